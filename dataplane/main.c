@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * kdpu-dataplane: load the configuration, start EAL from it, set up ports,
+ * publish the first table generation, launch one worker per worker lcore and
+ * run the control loop (neighbour resolution) on the main lcore until
+ * SIGTERM or SIGINT. Every failure before the workers start exits non-zero;
+ * a configuration error exits before EAL or any port is touched.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_pdump.h>
+#include <rte_ring.h>
+
+#include "control/config.h"
+#include "control/provision.h"
+#include "dataplane/arp.h"
+#include "dataplane/stats.h"
+#include "dataplane/tables.h"
+#include "dataplane/worker.h"
+#include "drivers/port.h"
+
+#define DEFAULT_CONFIG "/etc/kdpu/kdpu.conf"
+#define CTL_TICK_MS 100
+#define ARP_RETRY_MS 1000
+
+static volatile sig_atomic_t quit_signal;
+
+struct daemon {
+	struct kd_config cfg;
+	uint16_t port_ids[KD_CFG_MAX_PORTS];
+	unsigned int n_ports_up;
+	struct rte_mempool *mp;
+	struct rte_ring *ctl_tx;
+	struct kd_stats *stats;
+	struct kd_worker *workers;
+	uint64_t arp_sent_tsc[KD_ARP_MAX_NEIGH];
+};
+
+static void
+on_signal(int sig)
+{
+	quit_signal = sig;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kdpu-dataplane [-c FILE] [--check]\n"
+		"  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+		"      --check        validate the configuration and exit\n"
+		"  -h, --help         this text\n");
+}
+
+/* A PCI address (DDDD:BB:DD.F or BB:DD.F) goes to -a, anything else is a vdev. */
+static bool
+is_pci(const char *devargs)
+{
+	unsigned int d, b, s, f;
+	char c;
+
+	return sscanf(devargs, "%x:%x:%x.%x%c", &d, &b, &s, &f, &c) >= 4 ||
+	       sscanf(devargs, "%x:%x.%x%c", &b, &s, &f, &c) >= 3;
+}
+
+static int
+build_eal_argv(const struct kd_config *cfg, char **argv, int max, const char *prog)
+{
+	static char buf[KD_CFG_MAX_PORTS + KD_CFG_MAX_EAL_ARGS + 8][320];
+	bool any_pci = false;
+	unsigned int i;
+	int n = 0, k = 0;
+
+#define ADD(...) do { \
+		if (n >= max - 1) return -E2BIG; \
+		snprintf(buf[k], sizeof(buf[k]), __VA_ARGS__); argv[n++] = buf[k++]; \
+	} while (0)
+	ADD("%s", prog);
+	ADD("--file-prefix=%s", cfg->file_prefix);
+	if (cfg->lcores[0] != '\0') {
+		ADD("--lcores=%s", cfg->lcores);
+	} else {
+		int off = snprintf(buf[k], sizeof(buf[k]), "-l%u", cfg->main_lcore);
+
+		for (i = 0; i < cfg->n_workers; i++)
+			off += snprintf(buf[k] + off, sizeof(buf[k]) - (size_t)off, ",%u",
+					cfg->worker_lcores[i]);
+		argv[n++] = buf[k++];
+	}
+	ADD("--main-lcore=%u", cfg->main_lcore);
+	if (cfg->memory_mb != 0)
+		ADD("-m%u", cfg->memory_mb);
+	for (i = 0; i < cfg->n_ports; i++) {
+		if (is_pci(cfg->ports[i].devargs)) {
+			any_pci = true;
+			ADD("-a%s", cfg->ports[i].devargs);
+		} else {
+			ADD("--vdev=%s", cfg->ports[i].devargs);
+		}
+	}
+	if (!any_pci)
+		ADD("--no-pci");
+	for (i = 0; i < cfg->n_eal_args; i++)
+		ADD("%s", cfg->eal_args[i]);
+#undef ADD
+	argv[n] = NULL;
+	return n;
+}
+
+static int
+setup_ports(struct daemon *d)
+{
+	const struct kd_config *cfg = &d->cfg;
+	unsigned int i;
+	int ret;
+
+	/* Enough for every RX ring full, every TX ring full, and the bursts in flight. */
+	d->mp = rte_pktmbuf_pool_create("kd_mbuf", cfg->mbufs, cfg->mbuf_cache, 0,
+					cfg->mbuf_data_room, (int)rte_socket_id());
+	if (d->mp == NULL) {
+		fprintf(stderr, "kdpu-dataplane: mbuf pool of %u: %s\n", cfg->mbufs,
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	for (i = 0; i < cfg->n_ports; i++) {
+		ret = kd_port_find(cfg->ports[i].devargs);
+		if (ret < 0) {
+			fprintf(stderr, "kdpu-dataplane: port \"%s\": no device for devargs \"%s\"\n",
+				cfg->ports[i].name, cfg->ports[i].devargs);
+			return -1;
+		}
+		d->port_ids[i] = (uint16_t)ret;
+		ret = kd_port_setup(d->port_ids[i], (uint16_t)cfg->n_workers, cfg->rx_desc,
+				    cfg->tx_desc, cfg->ports[i].mtu, d->mp);
+		if (ret < 0) {
+			fprintf(stderr, "kdpu-dataplane: port \"%s\": setup failed: %s\n",
+				cfg->ports[i].name, strerror(-ret));
+			return -1;
+		}
+		d->n_ports_up = i + 1;
+	}
+	return 0;
+}
+
+static int
+launch_workers(struct daemon *d)
+{
+	const struct kd_config *cfg = &d->cfg;
+	unsigned int i, p;
+
+	d->stats = rte_zmalloc("kd_stats", sizeof(*d->stats) * cfg->n_workers, RTE_CACHE_LINE_SIZE);
+	d->workers = rte_zmalloc("kd_workers", sizeof(*d->workers) * cfg->n_workers,
+				 RTE_CACHE_LINE_SIZE);
+	d->ctl_tx = rte_ring_create("kd_ctl_tx", 256, (int)rte_socket_id(),
+				    RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (d->stats == NULL || d->workers == NULL || d->ctl_tx == NULL) {
+		fprintf(stderr, "kdpu-dataplane: cannot allocate worker state\n");
+		return -1;
+	}
+	if (kd_stats_telemetry_register(d->stats, cfg->n_workers) != 0)
+		fprintf(stderr, "kdpu-dataplane: telemetry commands not registered\n");
+	for (i = 0; i < cfg->n_workers; i++) {
+		struct kd_worker *w = &d->workers[i];
+
+		w->id = i;
+		w->queue = (uint16_t)i;
+		w->st = &d->stats[i];
+		w->idle_sleep_us = cfg->idle_sleep_us;
+		w->ctl_tx = i == 0 ? d->ctl_tx : NULL;
+		for (p = 0; p < cfg->n_ports; p++)
+			w->ports[w->n_ports++] = d->port_ids[p];
+	}
+	for (i = 0; i < cfg->n_workers; i++) {
+		unsigned int lc = cfg->worker_lcores[i];
+		int ret;
+
+		if (!rte_lcore_is_enabled(lc) || lc == rte_get_main_lcore()) {
+			fprintf(stderr, "kdpu-dataplane: workers.lcores: lcore %u is not an EAL "
+				"worker lcore (check eal.lcores)\n", lc);
+			return -1;
+		}
+		ret = rte_eal_remote_launch(kd_worker_main, &d->workers[i], lc);
+		if (ret != 0) {
+			fprintf(stderr, "kdpu-dataplane: cannot launch worker on lcore %u: %s\n", lc,
+				strerror(-ret));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Ask for unresolved next hops every second and refresh known ones periodically. */
+static void
+neigh_tick(struct daemon *d, const struct kd_tables *t)
+{
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+	uint64_t retry = hz * ARP_RETRY_MS / 1000, refresh = hz * d->cfg.arp_refresh_s;
+	uint32_t i, n = __atomic_load_n(&kd_arp_neigh->n, __ATOMIC_ACQUIRE);
+
+	if (t->uplink_port == RTE_MAX_ETHPORTS)
+		return;
+	for (i = 0; i < n; i++) {
+		const struct kd_neigh *e = &kd_arp_neigh->e[i];
+		bool valid = __atomic_load_n(&e->mac, __ATOMIC_RELAXED) & KD_ARP_MAC_VALID;
+		uint64_t seen = __atomic_load_n(&e->learned_tsc, __ATOMIC_RELAXED);
+		struct rte_mbuf *m;
+
+		if (now - d->arp_sent_tsc[i] < retry || (valid && now - seen < refresh))
+			continue;
+		m = kd_arp_request_build(d->mp, t, (uint16_t)i);
+		if (m == NULL)
+			continue;
+		if (rte_ring_enqueue(d->ctl_tx, m) != 0)
+			rte_pktmbuf_free(m);
+		d->arp_sent_tsc[i] = now;
+	}
+}
+
+static void
+print_counters(const struct daemon *d)
+{
+	struct kd_stats s;
+	unsigned int i;
+
+	kd_stats_sum(&s, d->stats, d->cfg.n_workers);
+	for (i = 0; i < d->cfg.n_ports; i++) {
+		const struct kd_port_stats *p = &s.port[d->port_ids[i]];
+
+		printf("port %-12s rx %" PRIu64 " tx %" PRIu64 " drops %" PRIu64 "\n",
+		       d->cfg.ports[i].name, p->rx_pkts, p->tx_pkts, p->drops);
+	}
+	for (i = 0; i < KD_EV_MAX; i++)
+		if (s.event[i] != 0)
+			printf("event %-24s %" PRIu64 "\n", kd_stats_event_name(i), s.event[i]);
+	for (i = 0; i < KD_DROP_MAX; i++)
+		if (s.drop[i] != 0)
+			printf("drop  %-24s %" PRIu64 "\n", kd_stats_drop_name(i), s.drop[i]);
+	fflush(stdout);
+}
+
+/* EAL keeps its hugepage files so secondaries (dpdk-dumpcap) can map them; we made them. */
+static void
+remove_hugepage_files(const char *prefix)
+{
+	const char *dirs[] = { "/dev/hugepages", "/mnt/huge" };
+	char pat[512];
+	glob_t g;
+	size_t i, j;
+
+	for (i = 0; i < RTE_DIM(dirs); i++) {
+		snprintf(pat, sizeof(pat), "%s/%smap_*", dirs[i], prefix);
+		if (glob(pat, 0, NULL, &g) != 0)
+			continue;
+		for (j = 0; j < g.gl_pathc; j++)
+			unlink(g.gl_pathv[j]);
+		globfree(&g);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct daemon d;
+	const char *path = DEFAULT_CONFIG;
+	char err[KD_CFG_ERR_LEN];
+	char *eal_argv[KD_CFG_MAX_PORTS + KD_CFG_MAX_EAL_ARGS + 8];
+	struct kd_tables *t;
+	bool check = false, launched = false;
+	unsigned int i;
+	int opt, eal_argc, rc = EXIT_FAILURE;
+
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (kd_config_load(path, &d.cfg, err) != 0) {
+		fprintf(stderr, "kdpu-dataplane: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	eal_argc = build_eal_argv(&d.cfg, eal_argv, (int)RTE_DIM(eal_argv), argv[0]);
+	if (check) {
+		printf("%s: OK; EAL:", path);
+		for (i = 1; i < (unsigned int)eal_argc; i++)
+			printf(" %s", eal_argv[i]);
+		printf("\n");
+		kd_config_free(&d.cfg);
+		return EXIT_SUCCESS;
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "kdpu-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
+		kd_config_free(&d.cfg);
+		return EXIT_FAILURE;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (rte_pdump_init() != 0)
+		fprintf(stderr, "kdpu-dataplane: pdump unavailable: %s\n", rte_strerror(rte_errno));
+	if (kd_tables_init(d.cfg.n_workers) != 0 || kd_arp_init() != 0) {
+		fprintf(stderr, "kdpu-dataplane: cannot allocate tables\n");
+		goto out;
+	}
+	if (setup_ports(&d) != 0)
+		goto out;
+	t = kd_provision_build(&d.cfg, d.port_ids, err, sizeof(err));
+	if (t == NULL) {
+		fprintf(stderr, "kdpu-dataplane: %s: %s\n", path, err);
+		goto out;
+	}
+	kd_tables_publish(t);
+	if (launch_workers(&d) != 0)
+		goto stop;
+	launched = true;
+	printf("kdpu-dataplane: running %u worker(s) on %u port(s), file prefix %s\n",
+	       d.cfg.n_workers, d.cfg.n_ports, d.cfg.file_prefix);
+	fflush(stdout);
+	while (quit_signal == 0) {
+		struct timespec ts = { 0, CTL_TICK_MS * 1000000L };
+
+		neigh_tick(&d, kd_tables_get());
+		nanosleep(&ts, NULL);
+	}
+	printf("kdpu-dataplane: signal %d, stopping\n", (int)quit_signal);
+	rc = EXIT_SUCCESS;
+stop:
+	kd_worker_quit = true;
+	rte_eal_mp_wait_lcore();
+	if (launched)
+		print_counters(&d);
+out:
+	for (i = 0; i < d.n_ports_up; i++)
+		kd_port_close(d.port_ids[i]);
+	kd_tables_fini();
+	kd_arp_fini();
+	if (d.ctl_tx != NULL) {
+		struct rte_mbuf *m = NULL;
+
+		while (rte_ring_dequeue(d.ctl_tx, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(d.ctl_tx);
+	}
+	rte_free(d.workers);
+	rte_free(d.stats);
+	rte_mempool_free(d.mp);
+	rte_pdump_uninit();
+	rte_eal_cleanup();
+	remove_hugepage_files(d.cfg.file_prefix);
+	kd_config_free(&d.cfg);
+	return rc;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KDPU_DATAPLANE_TABLES_H
+#define KDPU_DATAPLANE_TABLES_H
+
+/*
+ * The published table generation: ports' roles, VPCs with their VNI and
+ * route table (rte_lpm), vNICs by port, remote nodes with their VXLAN outer
+ * header templates. The control thread builds a generation with the
+ * kd_tables_* builder calls, validates it, and publishes it with
+ * kd_tables_publish(), which swaps one pointer (release) and frees the old
+ * generation after an RCU QSBR grace period. A published generation is never
+ * modified. Workers read it through kd_tables_get() once per loop and report
+ * quiescent after TX.
+ *
+ * Init order: kd_tables_init() after rte_eal_init(), before workers launch;
+ * kd_tables_fini() after they stop.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
+
+struct rte_hash;
+struct rte_lpm;
+struct rte_rcu_qsbr;
+
+#define KD_MAX_VPCS 64
+#define KD_NAME_LEN 64
+
+/* LPM next hop: a local vNIC's port id, or a remote node index with this bit. */
+#define KD_NH_REMOTE (1u << 23)
+#define KD_NH_INDEX_MASK (KD_NH_REMOTE - 1)
+
+enum kd_port_role {
+	KD_PORT_NONE = 0,
+	KD_PORT_UPLINK,
+	KD_PORT_VNIC,
+};
+
+struct kd_vpc {
+	bool used;
+	uint32_t vni;			/* host order */
+	rte_be32_t gw_ip;
+	struct rte_ether_addr gw_mac;
+	struct rte_lpm *lpm;		/* pod /32s -> vNIC port, pod CIDRs -> remote node */
+	char name[KD_NAME_LEN];
+};
+
+struct kd_vnic {
+	bool used;
+	uint16_t vpc;
+	rte_be32_t ip;			/* 0: any source allowed */
+	struct rte_ether_addr mac;	/* the pod's MAC */
+	char pci[32];
+	char pod[KD_NAME_LEN];
+};
+
+/* Outer headers for one remote VTEP; the worker fills lengths, VNI, sport, MAC. */
+struct kd_vxlan_tmpl {
+	struct rte_ether_hdr eth;
+	struct rte_ipv4_hdr ip;
+	struct rte_udp_hdr udp;
+	struct rte_vxlan_hdr vxlan;
+} __rte_packed __rte_aligned(2);
+
+struct kd_rnode {
+	struct kd_vxlan_tmpl tmpl;
+	uint32_t ip_csum_base;		/* raw sum of tmpl.ip with total_length 0 */
+	uint16_t neigh;			/* underlay next hop, see arp.h */
+	struct rte_ether_addr inner_mac;
+	char name[KD_NAME_LEN];
+};
+
+struct kd_tables {
+	uint64_t gen;
+	uint16_t uplink_port;		/* RTE_MAX_ETHPORTS when there is none */
+	uint16_t uplink_mtu;
+	rte_be32_t vtep_ip;
+	uint8_t vtep_plen;
+	rte_be32_t gateway_ip;		/* underlay gateway, 0 if none */
+	struct rte_ether_addr uplink_mac;
+	uint8_t port_role[RTE_MAX_ETHPORTS];
+	struct kd_vnic vnic[RTE_MAX_ETHPORTS];
+	struct kd_vpc vpc[KD_MAX_VPCS];
+	struct rte_hash *vni_hash;	/* VNI -> vpc index */
+	uint32_t max_routes;
+	uint32_t n_rnodes, max_rnodes;
+	struct kd_rnode *rnode;
+};
+
+extern struct kd_tables *kd_tables_live;
+
+/** The current generation; worker context, once per loop. */
+static __rte_always_inline const struct kd_tables *
+kd_tables_get(void)
+{
+	return __atomic_load_n(&kd_tables_live, __ATOMIC_ACQUIRE);
+}
+
+/** VPC index for a VNI, or -1. */
+int kd_tables_vpc_by_vni(const struct kd_tables *t, uint32_t vni);
+
+/** Set up the QSBR variable for n_workers readers. Control thread. 0 or -errno. */
+int kd_tables_init(unsigned int n_workers);
+/** The QSBR variable workers report to. */
+struct rte_rcu_qsbr *kd_tables_qsbr(void);
+void kd_tables_fini(void);
+
+/** An empty generation; NULL with rte_errno set. Control thread. */
+struct kd_tables *kd_tables_new(uint32_t max_routes, uint32_t max_rnodes);
+void kd_tables_free(struct kd_tables *t);
+
+/* Builder calls on an unpublished generation. Each returns 0 or -errno. */
+int kd_tables_set_uplink(struct kd_tables *t, uint16_t port, uint16_t mtu,
+			 const struct rte_ether_addr *mac, rte_be32_t vtep_ip, uint8_t plen,
+			 rte_be32_t gateway_ip);
+/** Every port the workers poll gets a role; a vNIC port may stay unprovisioned. */
+int kd_tables_set_port_role(struct kd_tables *t, uint16_t port, enum kd_port_role role);
+int kd_tables_add_vpc(struct kd_tables *t, uint16_t idx, const char *name, uint32_t vni,
+		      rte_be32_t gw_ip, const struct rte_ether_addr *gw_mac);
+int kd_tables_add_vnic(struct kd_tables *t, uint16_t port, uint16_t vpc, rte_be32_t ip,
+		       const struct rte_ether_addr *mac, const char *pci, const char *pod);
+/** Adds a remote node and returns its index (>= 0), or -errno. neigh: arp.h slot. */
+int kd_tables_add_rnode(struct kd_tables *t, const char *name, rte_be32_t vtep_ip,
+			const struct rte_ether_addr *inner_mac, uint16_t neigh);
+int kd_tables_add_route(struct kd_tables *t, uint16_t vpc, rte_be32_t prefix, uint8_t plen,
+			uint32_t next_hop);
+
+/**
+ * Publish t and free the previous generation after a grace period.
+ * Control thread only; blocks until every worker has passed a quiescent state.
+ */
+void kd_tables_publish(struct kd_tables *t);
+
+#endif

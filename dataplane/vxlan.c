@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <string.h>
+
+#include <rte_lpm.h>
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "dataplane/arp.h"
+#include "dataplane/fwd.h"
+#include "dataplane/vxlan.h"
+
+#define VXLAN_FLAG_I 0x08000000u
+/* RFC 7348 s5: the source port should fall in the dynamic range 49152-65535. */
+#define VXLAN_SPORT_BASE 49152u
+#define VXLAN_SPORT_MASK 0x3fffu
+#define PREFETCH_AHEAD 4
+
+enum kd_drop_reason
+kd_vxlan_encap(const struct kd_tables *t, const struct kd_rnode *r, struct rte_mbuf *m,
+	       uint32_t vni, uint32_t flow_hash)
+{
+	uint16_t inner_len = (uint16_t)rte_pktmbuf_pkt_len(m);
+	uint16_t ip_len = (uint16_t)(inner_len + KD_VXLAN_OUTER_LEN - RTE_ETHER_HDR_LEN);
+	struct rte_ether_addr nh_mac;
+	struct kd_vxlan_tmpl *h;
+	uint32_t sum;
+
+	if (unlikely(!kd_arp_neigh_mac(r->neigh, &nh_mac)))
+		return KD_DROP_ARP_UNRESOLVED;
+	if (unlikely(ip_len > t->uplink_mtu))
+		return KD_DROP_ENCAP_TOO_BIG;
+	h = (struct kd_vxlan_tmpl *)rte_pktmbuf_prepend(m, KD_VXLAN_OUTER_LEN);
+	if (unlikely(h == NULL))
+		return KD_DROP_ENCAP_NO_HEADROOM;
+	rte_memcpy(h, &r->tmpl, sizeof(*h));
+	h->eth.dst_addr = nh_mac;
+	h->ip.total_length = rte_cpu_to_be_16(ip_len);
+	sum = r->ip_csum_base + rte_cpu_to_be_16(ip_len);
+	h->ip.hdr_checksum = (uint16_t)~__rte_raw_cksum_reduce(sum);
+	h->udp.src_port = rte_cpu_to_be_16((uint16_t)(VXLAN_SPORT_BASE |
+						      (flow_hash & VXLAN_SPORT_MASK)));
+	h->udp.dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(struct rte_ipv4_hdr)));
+	h->vxlan.vx_vni = rte_cpu_to_be_32(vni << 8);
+	return KD_PARSE_OK;
+}
+
+bool
+kd_vxlan_decap(struct rte_mbuf *m, uint16_t inner_l2_off)
+{
+	if (inner_l2_off + RTE_ETHER_HDR_LEN > rte_pktmbuf_data_len(m))
+		return false;
+	rte_pktmbuf_adj(m, inner_l2_off);
+	return true;
+}
+
+/* The VXLAN header is at l4_off + 8; route the inner packet to a local vNIC. */
+static __rte_always_inline enum kd_drop_reason
+decap_one(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
+	  const struct kd_pkt_meta *opm, uint32_t *last_vni, int *last_vpc, uint16_t *out_port)
+{
+	uint16_t vx_off = (uint16_t)(opm->l4_off + sizeof(struct rte_udp_hdr));
+	const struct rte_vxlan_hdr *vx;
+	const struct kd_vnic *vn;
+	const struct kd_vpc *vpc;
+	struct rte_ipv4_hdr *ip;
+	struct kd_pkt_meta pm;
+	enum kd_drop_reason r;
+	uint32_t vni, nh;
+	int vpc_idx;
+
+	if (unlikely((uint32_t)vx_off + sizeof(*vx) > rte_pktmbuf_data_len(m)))
+		return KD_DROP_PARSE_TRUNC_L4;
+	vx = rte_pktmbuf_mtod_offset(m, const struct rte_vxlan_hdr *, vx_off);
+	if (unlikely(!(vx->vx_flags & rte_cpu_to_be_32(VXLAN_FLAG_I))))
+		return KD_DROP_VXLAN_BAD_FLAGS;
+	vni = rte_be_to_cpu_32(vx->vx_vni) >> 8;
+	/* Back-to-back packets of one VPC skip the hash (VPP's last-tunnel cache). */
+	if (vni != *last_vni) {
+		*last_vpc = kd_tables_vpc_by_vni(t, vni);
+		*last_vni = vni;
+	}
+	vpc_idx = *last_vpc;
+	if (unlikely(vpc_idx < 0))
+		return KD_DROP_VXLAN_UNKNOWN_VNI;
+	vpc = &t->vpc[vpc_idx];
+	r = kd_parse_l2(m, (uint16_t)(vx_off + sizeof(*vx)), &pm);
+	if (unlikely(r != KD_PARSE_OK))
+		return r;
+	if (unlikely(pm.ether_type != RTE_ETHER_TYPE_IPV4))
+		return KD_DROP_PARSE_ETHERTYPE;
+	r = kd_parse_ipv4(m, &pm, true);
+	if (unlikely(r != KD_PARSE_OK))
+		return r;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, pm.l3_off);
+	if (rte_lpm_lookup(vpc->lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) != 0 ||
+	    (nh & KD_NH_REMOTE))
+		return KD_DROP_VXLAN_NO_LOCAL_DEST;
+	vn = &t->vnic[nh];
+	if (unlikely(!vn->used || vn->vpc != vpc_idx))
+		return KD_DROP_VXLAN_NO_LOCAL_DEST;
+	if (unlikely(ip->time_to_live <= 1))
+		return KD_DROP_FWD_TTL;
+	kd_ipv4_dec_ttl(ip);
+	kd_fwd_set_l2(m, pm.l3_off, &vn->mac, &vpc->gw_mac);
+	w->st->event[KD_EV_VXLAN_DECAP]++;
+	*out_port = (uint16_t)nh;
+	return KD_PARSE_OK;
+}
+
+void
+kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf **pkts,
+		      uint16_t n)
+{
+	uint32_t last_vni = UINT32_MAX;
+	int last_vpc = -1;
+	uint16_t i;
+
+	for (i = 0; i < PREFETCH_AHEAD && i < n; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ipv4_hdr *ip;
+		const struct rte_udp_hdr *udp;
+		struct kd_pkt_meta pm;
+		enum kd_drop_reason r;
+		uint16_t out = t->uplink_port;
+
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
+		r = kd_parse_l2(m, 0, &pm);
+		if (unlikely(r != KD_PARSE_OK))
+			goto drop;
+		if (unlikely(pm.ether_type == RTE_ETHER_TYPE_ARP)) {
+			r = kd_arp_input_slow(w->st, t, m, &pm, true);
+			goto done;
+		}
+		if (unlikely(pm.ether_type != RTE_ETHER_TYPE_IPV4)) {
+			r = KD_DROP_PARSE_ETHERTYPE;
+			goto drop;
+		}
+		r = kd_parse_ipv4(m, &pm, kd_parse_need_ip_csum(m));
+		if (unlikely(r != KD_PARSE_OK))
+			goto drop;
+		ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm.l3_off);
+		if (unlikely(ip->dst_addr != t->vtep_ip)) {
+			r = KD_DROP_VXLAN_NOT_VTEP;
+			goto drop;
+		}
+		if (unlikely(pm.is_frag)) {
+			r = KD_DROP_VXLAN_OUTER_FRAG;
+			goto drop;
+		}
+		udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, pm.l4_off);
+		if (likely(pm.l4_proto == IPPROTO_UDP &&
+			   udp->dst_port == rte_cpu_to_be_16(RTE_VXLAN_DEFAULT_PORT)))
+			r = decap_one(w, t, m, &pm, &last_vni, &last_vpc, &out);
+		else
+			r = kd_arp_icmp_echo_slow(w->st, m, &pm, &t->uplink_mac);
+done:
+		if (likely(r == KD_PARSE_OK)) {
+			kd_worker_tx(w, out, m);
+			continue;
+		}
+drop:
+		kd_worker_drop(w, m, r);
+	}
+}

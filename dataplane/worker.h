@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KDPU_DATAPLANE_WORKER_H
+#define KDPU_DATAPLANE_WORKER_H
+
+/*
+ * The worker lcore: poll RX queue `queue` of every port, run the packet path
+ * on each burst, transmit on TX queue `queue` of the output ports, free drops
+ * in bulk, and report quiescent once per loop. Worker 0 also drains the
+ * control TX ring (ARP requests built by the control thread).
+ *
+ * A packet leaves a stage in exactly one way: kd_worker_tx() into the
+ * per-port TX buffer, or kd_worker_drop() with its reason. Both buffers hold
+ * one RX burst and are flushed after every burst.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "dataplane/stats.h"
+
+#define KD_BURST 32
+
+struct rte_ring;
+
+struct kd_txbuf {
+	uint16_t n;
+	struct rte_mbuf *m[KD_BURST];
+};
+
+struct kd_worker {
+	unsigned int id;		/* RCU thread id and index into stats */
+	uint16_t queue;			/* RX and TX queue on every port */
+	uint16_t n_ports;
+	uint16_t ports[RTE_MAX_ETHPORTS];
+	uint32_t idle_sleep_us;		/* 0: poll without ever sleeping */
+	struct kd_stats *st;
+	struct rte_ring *ctl_tx;	/* worker 0 only */
+	uint16_t n_dirty;
+	uint16_t dirty[RTE_MAX_ETHPORTS];
+	uint16_t n_drop;
+	struct rte_mbuf *drop[KD_BURST];
+	struct kd_txbuf tx[RTE_MAX_ETHPORTS];
+} __rte_cache_aligned;
+
+static __rte_always_inline void
+kd_worker_tx(struct kd_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	struct kd_txbuf *b = &w->tx[port];
+
+	if (b->n == 0)
+		w->dirty[w->n_dirty++] = port;
+	b->m[b->n++] = m;
+}
+
+static __rte_always_inline void
+kd_worker_drop(struct kd_worker *w, struct rte_mbuf *m, enum kd_drop_reason r)
+{
+	w->st->drop[r]++;
+	w->st->port[m->port].drops++;
+	w->drop[w->n_drop++] = m;
+}
+
+/** Stop flag for every worker; set by the control thread. */
+extern volatile bool kd_worker_quit;
+
+/** lcore entry point; arg is the struct kd_worker. */
+int kd_worker_main(void *arg);
+
+#endif
