@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 #include <rte_cycles.h>
 #include <rte_icmp.h>
 #include <rte_malloc.h>
+#include <rte_telemetry.h>
 
 #include "dataplane/arp.h"
 
@@ -40,7 +42,7 @@ kd_arp_neigh_slot(rte_be32_t ip)
 	return (int)i;
 }
 
-static void
+static bool
 neigh_learn(struct kd_stats *st, rte_be32_t ip, const struct rte_ether_addr *mac)
 {
 	uint32_t n = __atomic_load_n(&kd_arp_neigh->n, __ATOMIC_ACQUIRE);
@@ -55,8 +57,9 @@ neigh_learn(struct kd_stats *st, rte_be32_t ip, const struct rte_ether_addr *mac
 		__atomic_store_n(&kd_arp_neigh->e[i].mac, v, __ATOMIC_RELAXED);
 		__atomic_store_n(&kd_arp_neigh->e[i].learned_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
 		st->event[KD_EV_ARP_LEARNED]++;
-		return;
+		return true;
 	}
+	return false;
 }
 
 enum kd_drop_reason
@@ -79,9 +82,10 @@ kd_arp_input_slow(struct kd_stats *st, const struct kd_tables *t, struct rte_mbu
 	tip = arp->arp_data.arp_tip;
 	if (uplink) {
 		/* Like Linux, learn from requests too: the asker is about to talk to us. */
-		neigh_learn(st, arp->arp_data.arp_sip, &arp->arp_data.arp_sha);
+		bool learned = neigh_learn(st, arp->arp_data.arp_sip, &arp->arp_data.arp_sha);
+
 		if (arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) || tip != t->vtep_ip)
-			return KD_DROP_ARP_NOT_FOR_US;
+			return learned ? KD_PARSE_CONSUMED : KD_DROP_ARP_NOT_FOR_US;
 		our_mac = t->uplink_mac;
 	} else {
 		if (!vn->used)
@@ -163,4 +167,38 @@ kd_arp_request_build(struct rte_mempool *mp, const struct kd_tables *t, uint16_t
 	arp->arp_data.arp_tip = kd_arp_neigh->e[slot].ip;
 	m->port = t->uplink_port;
 	return m;
+}
+
+/* One "IP MAC" string per neighbour, like `ip neigh`; "incomplete" until resolved. */
+static int
+tel_neighbors(const char *cmd __rte_unused, const char *params __rte_unused,
+	      struct rte_tel_data *d)
+{
+	uint32_t i, n = __atomic_load_n(&kd_arp_neigh->n, __ATOMIC_ACQUIRE);
+
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	for (i = 0; i < n; i++) {
+		const struct kd_neigh *e = &kd_arp_neigh->e[i];
+		uint64_t v = __atomic_load_n(&e->mac, __ATOMIC_RELAXED);
+		char ip[INET_ADDRSTRLEN], line[64];
+		struct rte_ether_addr mac;
+		int off;
+
+		memcpy(&mac, &v, sizeof(mac));
+		inet_ntop(AF_INET, &e->ip, ip, sizeof(ip));
+		off = snprintf(line, sizeof(line), "%s ", ip);
+		if (v & KD_ARP_MAC_VALID)
+			rte_ether_format_addr(line + off, sizeof(line) - (size_t)off, &mac);
+		else
+			snprintf(line + off, sizeof(line) - (size_t)off, "incomplete");
+		rte_tel_data_add_array_string(d, line);
+	}
+	return 0;
+}
+
+int
+kd_arp_telemetry_register(void)
+{
+	return rte_telemetry_register_cmd("/kdpu/neighbors", tel_neighbors,
+					  "Underlay neighbours, one \"IP MAC\" string each");
 }

@@ -42,6 +42,8 @@ extern struct kd_neigh_table *kd_arp_neigh;
 /** Allocate the neighbour table. Control thread, after EAL init. 0 or -errno. */
 int kd_arp_init(void);
 void kd_arp_fini(void);
+/** Register /kdpu/neighbors with rte_telemetry. 0 or -errno. */
+int kd_arp_telemetry_register(void);
 
 /** Slot for a next-hop IP, allocated on first use. Control thread. >= 0 or -ENOSPC. */
 int kd_arp_neigh_slot(rte_be32_t ip);
@@ -61,7 +63,8 @@ kd_arp_neigh_mac(uint16_t slot, struct rte_ether_addr *mac)
 /**
  * Handle an ARP frame in place. On KD_PARSE_OK the mbuf has become the reply
  * and goes back out of the port it came in on; otherwise it is dropped with
- * the returned reason. Uplink: answers for the VTEP IP and learns neighbours.
+ * the returned reason, or is freed uncounted on KD_PARSE_CONSUMED (a reply we
+ * learned from). Uplink: answers for the VTEP IP and learns neighbours.
  * vNIC: answers for every address but the pod's own (proxy ARP).
  */
 enum kd_drop_reason kd_arp_input_slow(struct kd_stats *st, const struct kd_tables *t,

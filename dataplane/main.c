@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,12 +254,16 @@ print_counters(const struct daemon *d)
 	fflush(stdout);
 }
 
-/* EAL keeps its hugepage files so secondaries (dpdk-dumpcap) can map them; we made them. */
+/*
+ * EAL keeps its hugepage files and runtime directory so that secondaries
+ * (dpdk-dumpcap, dpdk-proc-info) can attach; on a clean stop we made them and
+ * remove them.
+ */
 static void
-remove_hugepage_files(const char *prefix)
+remove_runtime_files(const char *runtime_dir, const char *prefix)
 {
 	const char *dirs[] = { "/dev/hugepages", "/mnt/huge" };
-	char pat[512];
+	char pat[PATH_MAX + 16];
 	glob_t g;
 	size_t i, j;
 
@@ -270,6 +275,14 @@ remove_hugepage_files(const char *prefix)
 			unlink(g.gl_pathv[j]);
 		globfree(&g);
 	}
+	snprintf(pat, sizeof(pat), "%s/*", runtime_dir);
+	if (runtime_dir[0] != '\0' && glob(pat, 0, NULL, &g) == 0) {
+		for (j = 0; j < g.gl_pathc; j++)
+			unlink(g.gl_pathv[j]);
+		globfree(&g);
+	}
+	if (runtime_dir[0] != '\0')
+		rmdir(runtime_dir);
 }
 
 int
@@ -283,7 +296,7 @@ main(int argc, char **argv)
 	};
 	static struct daemon d;
 	const char *path = DEFAULT_CONFIG;
-	char err[KD_CFG_ERR_LEN];
+	char err[KD_CFG_ERR_LEN], runtime_dir[PATH_MAX];
 	char *eal_argv[KD_CFG_MAX_PORTS + KD_CFG_MAX_EAL_ARGS + 8];
 	struct kd_tables *t;
 	bool check = false, launched = false;
@@ -332,7 +345,8 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (rte_pdump_init() != 0)
 		fprintf(stderr, "kdpu-dataplane: pdump unavailable: %s\n", rte_strerror(rte_errno));
-	if (kd_tables_init(d.cfg.n_workers) != 0 || kd_arp_init() != 0) {
+	if (kd_tables_init(d.cfg.n_workers) != 0 || kd_arp_init() != 0 ||
+	    kd_arp_telemetry_register() != 0) {
 		fprintf(stderr, "kdpu-dataplane: cannot allocate tables\n");
 		goto out;
 	}
@@ -379,8 +393,9 @@ out:
 	rte_free(d.stats);
 	rte_mempool_free(d.mp);
 	rte_pdump_uninit();
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
-	remove_hugepage_files(d.cfg.file_prefix);
+	remove_runtime_files(runtime_dir, d.cfg.file_prefix);
 	kd_config_free(&d.cfg);
 	return rc;
 }

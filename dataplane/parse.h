@@ -25,6 +25,8 @@
 
 /* Returned by parsers when the packet is fine. */
 #define KD_PARSE_OK KD_DROP_MAX
+/* Returned by a responder that used the packet up (an ARP reply we learned from). */
+#define KD_PARSE_CONSUMED ((enum kd_drop_reason)(KD_DROP_MAX + 1))
 
 struct kd_pkt_meta {
 	uint16_t l2_off;

@@ -147,12 +147,12 @@ tel_ports(const char *cmd __rte_unused, const char *params, struct rte_tel_data 
 	return 0;
 }
 
+/* Flat keys (w0_busy_pkts, ...): 22.11 telemetry nests only arrays in dicts. */
 static int
 tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 	    struct rte_tel_data *d)
 {
-	struct rte_tel_data *w;
-	char key[32];
+	char key[64];
 	unsigned int i;
 
 	rte_tel_data_start_dict(d);
@@ -161,16 +161,14 @@ tel_workers(const char *cmd __rte_unused, const char *params __rte_unused,
 		uint64_t pkts = __atomic_load_n(&s->busy_pkts, __ATOMIC_RELAXED);
 		uint64_t tsc = __atomic_load_n(&s->busy_tsc, __ATOMIC_RELAXED);
 
-		w = rte_tel_data_alloc();
-		if (w == NULL)
-			return -ENOMEM;
-		rte_tel_data_start_dict(w);
-		rte_tel_data_add_dict_u64(w, "loops", __atomic_load_n(&s->loops, __ATOMIC_RELAXED));
-		rte_tel_data_add_dict_u64(w, "busy_tsc", tsc);
-		rte_tel_data_add_dict_u64(w, "busy_pkts", pkts);
-		rte_tel_data_add_dict_u64(w, "cycles_per_pkt", pkts ? tsc / pkts : 0);
-		snprintf(key, sizeof(key), "worker%u", i);
-		rte_tel_data_add_dict_container(d, key, w, 0);
+		snprintf(key, sizeof(key), "w%u_loops", i);
+		rte_tel_data_add_dict_u64(d, key, __atomic_load_n(&s->loops, __ATOMIC_RELAXED));
+		snprintf(key, sizeof(key), "w%u_busy_tsc", i);
+		rte_tel_data_add_dict_u64(d, key, tsc);
+		snprintf(key, sizeof(key), "w%u_busy_pkts", i);
+		rte_tel_data_add_dict_u64(d, key, pkts);
+		snprintf(key, sizeof(key), "w%u_cycles_per_pkt", i);
+		rte_tel_data_add_dict_u64(d, key, pkts ? tsc / pkts : 0);
 	}
 	return 0;
 }

@@ -161,6 +161,10 @@ done:
 			kd_worker_tx(w, out, m);
 			continue;
 		}
+		if (r == KD_PARSE_CONSUMED) {
+			kd_worker_consume(w, m);
+			continue;
+		}
 drop:
 		kd_worker_drop(w, m, r);
 	}

@@ -62,6 +62,13 @@ kd_worker_drop(struct kd_worker *w, struct rte_mbuf *m, enum kd_drop_reason r)
 	w->drop[w->n_drop++] = m;
 }
 
+/** Free a packet that did its job (an ARP reply learned from); no drop is counted. */
+static __rte_always_inline void
+kd_worker_consume(struct kd_worker *w, struct rte_mbuf *m)
+{
+	w->drop[w->n_drop++] = m;
+}
+
 /** Stop flag for every worker; set by the control thread. */
 extern volatile bool kd_worker_quit;
 
