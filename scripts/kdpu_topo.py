@@ -31,6 +31,7 @@ PODS = {  # name: (ip, mac, pci)
     "pb": ("10.244.1.11", "02:6b:64:01:00:0b", "0000:3b:00.3"),
 }
 RPOD_IP = "10.244.2.10"
+PYTHON = "/usr/bin/python3"
 
 
 def sh(cmd, check=True, timeout=30):
@@ -197,6 +198,25 @@ remote_nodes = ( {{ name = "node-b"; vtep_ip = "{RNODE_VTEP}"; vpc = "default";
     def ping(self, src, dst, count=3, check=True):
         return self.nsx(src, "ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "2", dst,
                         check=check)
+
+    def tcp_transfer(self, client, server, server_ip, nbytes=1 << 20, port=5001):
+        """Two-way TCP transfer from client ns to server ns; returns the client's line."""
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcp_xfer.py")
+        srv = subprocess.Popen(["ip", "netns", "exec", self.ns(server), PYTHON, script, "serve",
+                                str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+        try:
+            srv.stdout.readline()  # "listening"
+            out = self.nsx(client, PYTHON, script, "send", server_ip, str(port), str(nbytes),
+                           timeout=60)
+            srv.wait(timeout=30)
+        finally:
+            if srv.poll() is None:
+                srv.kill()
+                srv.wait()
+        if srv.returncode != 0:
+            raise RuntimeError(f"server failed: {srv.stdout.read()}")
+        return out.strip()
 
     def stop(self, timeout=20):
         """SIGTERM the daemon we started and return its exit code."""
