@@ -68,8 +68,16 @@ decap_one(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
 	uint32_t vni, nh;
 	int vpc_idx;
 
-	if (unlikely((uint32_t)vx_off + sizeof(*vx) > rte_pktmbuf_data_len(m)))
+	const struct rte_ipv4_hdr *oip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, opm->l3_off);
+	uint32_t outer_end = (uint32_t)opm->l3_off + rte_be_to_cpu_16(oip->total_length);
+
+	/* Bounds come from the outer IP length: Ethernet padding is not payload. */
+	if (unlikely((uint32_t)vx_off + sizeof(*vx) + RTE_ETHER_HDR_LEN > outer_end ||
+		     (uint32_t)vx_off + sizeof(*vx) > rte_pktmbuf_data_len(m)))
 		return KD_DROP_PARSE_TRUNC_L4;
+	if (unlikely(rte_pktmbuf_pkt_len(m) > outer_end))
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - outer_end));
 	vx = rte_pktmbuf_mtod_offset(m, const struct rte_vxlan_hdr *, vx_off);
 	if (unlikely(!(vx->vx_flags & rte_cpu_to_be_32(VXLAN_FLAG_I))))
 		return KD_DROP_VXLAN_BAD_FLAGS;
