@@ -413,10 +413,13 @@ load_ports(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 		switch (get_str(c, e, "pci", p->pci, sizeof(p->pci), false)) {
 		case -1:
 			return -1;
-		case 0:
-			snprintf(p->pci, sizeof(p->pci), "%.*s",
-				 (int)strcspn(p->devargs, ","), p->devargs);
+		case 0: {
+			size_t n = RTE_MIN(strcspn(p->devargs, ","), sizeof(p->pci) - 1);
+
+			memcpy(p->pci, p->devargs, n);
+			p->pci[n] = '\0';
 			break;
+		}
 		}
 		for (j = 0; j < i; j++) {
 			if (strcmp(cfg->ports[j].name, p->name) == 0)

@@ -37,7 +37,8 @@ def node(request):
         log = n.log()
         n.close()
         assert rc == 0, f"daemon exited {rc}:\n{log}"
-        assert "ERROR" not in log and "AddressSanitizer" not in log, log
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert bad not in log, log
 
 
 class Delta:

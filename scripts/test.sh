@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs what is missing, builds, and runs every test: the cmocka unit tests
+# and the pytest integration tests against the real daemon on net_tap ports in
+# network namespaces, first on a release build, then on an ASan+UBSan build.
+# Ends with one line: "kdpu: N passed, M failed".
+#
+#   KDPU_SKIP_ASAN=1   skip the sanitizer pass (quicker local runs)
+#   KDPU_WORKERS=1,2   worker counts the integration tests run with
+#   PYTEST_ARGS=...    extra pytest arguments, e.g. "-k overlay"
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+need_root
+set -e
+install_deps
+reserve_hugepages 1024
+trap release_hugepages EXIT
+set +e
+cd "$KDPU_ROOT"
+
+PASSED=0
+FAILED=0
+export KDPU_WORKERS=${KDPU_WORKERS:-1,2}
+
+# unit DIR: run the cmocka suites and count their test cases.
+run_unit() {
+	local dir=$1 p f
+	log "unit tests ($dir)"
+	meson test -C "$dir" --suite unit --print-errorlogs --num-processes 1 | tail -n 12
+	p=$(grep -ahoE '\[  PASSED  \] [0-9]+ test' "$dir/meson-logs/testlog.txt" | awk '{s+=$4} END {print s+0}')
+	f=$(grep -ahoE '\[  FAILED  \] [0-9]+ test' "$dir/meson-logs/testlog.txt" | awk '{s+=$4} END {print s+0}')
+	# A suite that crashed before its summary still counts as a failure.
+	if ! grep -q '^Fail: *0$' "$dir/meson-logs/testlog.txt" && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	echo "unit ($dir): $p passed, $f failed"
+	PASSED=$((PASSED + p))
+	FAILED=$((FAILED + f))
+}
+
+# integration DIR: pytest against the daemon built in DIR.
+run_integration() {
+	local dir=$1 xml="$KDPU_ROOT/$1/integration.xml" counts
+	log "integration tests ($dir, workers $KDPU_WORKERS)"
+	KDPU_BUILD_DIR=$dir "$PY" -m pytest -p no:cacheprovider -q -rfE --junitxml="$xml" \
+		tests/integration ${PYTEST_ARGS:-}
+	counts=$("$PY" - "$xml" <<'PYEOF'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print("0 1"); sys.exit()
+s = root if root.tag == "testsuite" else root.find("testsuite")
+n, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped"))
+print(n - f - e - k, f + e + (1 if n == 0 else 0))
+PYEOF
+)
+	echo "integration ($dir): ${counts% *} passed, ${counts#* } failed"
+	PASSED=$((PASSED + ${counts% *}))
+	FAILED=$((FAILED + ${counts#* }))
+}
+
+log "build (release)"
+if build build; then
+	run_unit build
+	run_integration build
+else
+	echo "release build failed"
+	FAILED=$((FAILED + 1))
+fi
+
+if [ -z "${KDPU_SKIP_ASAN:-}" ]; then
+	log "build (ASan + UBSan)"
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+	if build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+		run_unit build-asan
+		run_integration build-asan
+	else
+		echo "sanitizer build failed"
+		FAILED=$((FAILED + 1))
+	fi
+fi
+
+echo "kdpu: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
