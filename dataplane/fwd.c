@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <rte_icmp.h>
 #include <rte_lpm.h>
 #include <rte_prefetch.h>
 
@@ -6,6 +7,8 @@
 #include "dataplane/fwd.h"
 #include "dataplane/parse.h"
 #include "dataplane/vxlan.h"
+
+#define ICMP_TYPE_DEST_UNREACH 3	/* rte_icmp.h in 22.11 names only echo */
 
 /* Rare cases of a vNIC burst: ARP, other ethertypes, the gateway itself. */
 static __rte_noinline __rte_cold enum kd_drop_reason
@@ -19,6 +22,53 @@ vnic_local_slow(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf 
 	if (kd_arp_icmp_echo_slow(w->st, m, pm, &vpc->gw_mac) != KD_PARSE_OK)
 		return KD_DROP_FWD_GW_UNSUPPORTED;
 	return KD_PARSE_OK;
+}
+
+/*
+ * RFC 1191: turn a DF datagram that will not fit the tunnel into an ICMP
+ * "fragmentation needed" for its sender, in place: the original IP header and
+ * 8 bytes of payload stay where they are and the new headers go in front.
+ */
+static __rte_noinline __rte_cold void
+frag_needed_slow(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
+		 const struct kd_pkt_meta *pm, const struct kd_vpc *vpc, uint16_t port)
+{
+	const struct kd_vnic *vn = &t->vnic[port];
+	struct rte_ipv4_hdr *oip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, pm->l3_off);
+	uint16_t quote = (uint16_t)(pm->l4_off - pm->l3_off + 8);
+	uint16_t mtu = (uint16_t)(t->uplink_mtu - KD_VXLAN_OUTER_LEN);
+	struct rte_icmp_hdr *icmp;
+	struct rte_ipv4_hdr *ip;
+	rte_be32_t src = oip->src_addr;
+	uint16_t hdrs = sizeof(*ip) + sizeof(*icmp);
+
+	w->st->drop[KD_DROP_ENCAP_TOO_BIG]++;
+	w->st->port[port].drops++;
+	rte_pktmbuf_adj(m, pm->l3_off);
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - quote));
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, hdrs);
+	if (ip == NULL || rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN) == NULL) {
+		kd_worker_consume(w, m);
+		return;
+	}
+	icmp = (struct rte_icmp_hdr *)(ip + 1);
+	icmp->icmp_type = ICMP_TYPE_DEST_UNREACH;
+	icmp->icmp_code = 4;	/* fragmentation needed and DF set */
+	icmp->icmp_ident = 0;
+	icmp->icmp_seq_nb = rte_cpu_to_be_16(mtu);
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, (size_t)(sizeof(*icmp) + quote));
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(hdrs + quote));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = vpc->gw_ip;
+	ip->dst_addr = src;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	kd_fwd_set_l2(m, RTE_ETHER_HDR_LEN, &vn->mac, &vpc->gw_mac);
+	w->st->event[KD_EV_ICMP_FRAG_NEEDED]++;
+	kd_worker_tx(w, port, m);
 }
 
 void
@@ -93,11 +143,19 @@ drop:
 			r = KD_DROP_FWD_TTL;
 			goto drop2;
 		}
-		kd_ipv4_dec_ttl(ip);
 		if (nh[i] & KD_NH_REMOTE) {
 			const struct kd_rnode *rn = &t->rnode[idx];
 			uint32_t hash = kd_parse_flow_hash(m, &pm[i]);
 			uint32_t frame = (uint32_t)pm[i].l3_off + rte_be_to_cpu_16(ip->total_length);
+
+			/* Outer IP = outer UDP/VXLAN + inner Ethernet + inner IP: 50 bytes more. */
+			if (unlikely(rte_be_to_cpu_16(ip->total_length) + KD_VXLAN_OUTER_LEN >
+				     t->uplink_mtu) &&
+			    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG))) {
+				frag_needed_slow(w, t, m, &pm[i], vpc, port);
+				continue;
+			}
+			kd_ipv4_dec_ttl(ip);
 
 			/* Ethernet padding would otherwise ride inside the tunnel. */
 			if (rte_pktmbuf_pkt_len(m) > frame)
@@ -111,6 +169,7 @@ drop:
 		} else {
 			const struct kd_vnic *dvn = &t->vnic[idx];
 
+			kd_ipv4_dec_ttl(ip);
 			kd_fwd_set_l2(m, pm[i].l3_off, &dvn->mac, &vpc->gw_mac);
 			w->st->event[KD_EV_FWD_LOCAL]++;
 			kd_worker_tx(w, (uint16_t)idx, m);

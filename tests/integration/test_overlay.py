@@ -70,21 +70,30 @@ def test_outer_header_seen_by_kernel_peer(node):
     assert rx() - before >= 5
 
 
-def test_mtu_oversize_is_dropped_and_counted(node):
-    """A pod whose MTU exceeds uplink MTU - 50 gets ENCAP_TOO_BIG, not fragments."""
+def test_mtu_oversize_gets_frag_needed(node):
+    """A pod whose MTU exceeds uplink MTU - 50: DF frames that would not fit the
+    tunnel are dropped and counted, and the pod is told the path MTU (RFC 1191),
+    so TCP still works through PMTU discovery."""
     dev = node.ifname("pa")
     node.nsx("pa", "ip", "link", "set", dev, "mtu", "1500")
+    node.nsx("pa", "ip", "route", "flush", "cache")
     try:
         with Delta(node) as d:
-            # 1472 + 28 = 1500-byte IP packet; + 50 outer bytes exceeds 1500.
-            node.nsx("pa", "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "1", "-M", "do",
-                     "-s", "1472", kt.RPOD_IP, check=False)
-        assert d.drop("encap_too_big") == 2
-        # The largest frame that fits is carried.
+            # 1472 + 28 = a 1500-byte IP packet; + 50 outer bytes exceeds 1500.
+            out = node.nsx("pa", "ping", "-n", "-c", "2", "-i", "0.2", "-W", "1", "-M", "do",
+                           "-s", "1472", kt.RPOD_IP, check=False)
+        assert d.drop("encap_too_big") >= 1, out
+        assert d.event("icmp_frag_needed") == d.drop("encap_too_big")
+        route = node.nsx("pa", "ip", "route", "get", kt.RPOD_IP)
+        assert f"mtu {kt.POD_MTU}" in route, route
+        # The largest frame that fits is carried, and TCP adapts to the path MTU.
         node.nsx("pa", "ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "2", "-M", "do",
                  "-s", str(kt.POD_MTU - 28), kt.RPOD_IP)
+        node.nsx("pa", "ip", "route", "flush", "cache")
+        assert node.tcp_transfer("pa", "rp", kt.RPOD_IP, 1 << 20, port=5021).startswith("OK")
     finally:
         node.nsx("pa", "ip", "link", "set", dev, "mtu", str(kt.POD_MTU))
+        node.nsx("pa", "ip", "route", "flush", "cache")
 
 
 def test_flows_spread_over_workers(node):
