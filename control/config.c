@@ -12,7 +12,7 @@
 
 /* Defaults; docs/configuration.md mirrors this table. */
 #define DEF_FILE_PREFIX "kdpu"
-#define DEF_MEMORY_MB 256
+#define DEF_MEMORY_MB 512
 #define DEF_MBUFS 16383
 #define DEF_MBUF_CACHE 256
 #define DEF_DATA_ROOM 2176

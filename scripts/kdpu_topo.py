@@ -77,9 +77,8 @@ class Node:
         self.extra_conf = extra_conf
         self.proc = None
         self.namespaces = []
-        self.tmp = tempfile.mkdtemp(prefix="kdpu-")
-        self.conf_path = os.path.join(self.tmp, "kdpu.conf")
-        self.log_path = os.path.join(self.tmp, "kdpu.log")
+        self.tmp = None  # made by start()
+        self.conf_path = self.log_path = None
         self.tel = Telemetry(self.prefix)
 
     # names
@@ -128,6 +127,9 @@ remote_nodes = ( {{ name = "node-b"; vtep_ip = "{RNODE_VTEP}"; vpc = "default";
         return sh(["ip", "netns", "exec", self.ns(short), *cmd], check=check, timeout=timeout)
 
     def start(self):
+        self.tmp = tempfile.mkdtemp(prefix="kdpu-")
+        self.conf_path = os.path.join(self.tmp, "kdpu.conf")
+        self.log_path = os.path.join(self.tmp, "kdpu.log")
         with open(self.conf_path, "w") as f:
             f.write(self.config_text())
         self.start_daemon()
@@ -150,6 +152,8 @@ remote_nodes = ( {{ name = "node-b"; vtep_ip = "{RNODE_VTEP}"; vpc = "default";
         raise RuntimeError(f"kdpu-dataplane did not start:\n{self.log()}")
 
     def log(self):
+        if self.log_path is None:
+            return ""
         with open(self.log_path) as f:
             return f.read()
 
@@ -235,7 +239,8 @@ remote_nodes = ( {{ name = "node-b"; vtep_ip = "{RNODE_VTEP}"; vpc = "default";
         for ns in reversed(self.namespaces):
             sh(["ip", "netns", "del", ns], check=False)
         self.namespaces = []
-        sh(["rm", "-rf", self.tmp, f"/var/run/dpdk/{self.prefix}"], check=False)
+        sh(["rm", "-rf", f"/var/run/dpdk/{self.prefix}"] + ([self.tmp] if self.tmp else []),
+           check=False)
         for d in ("/dev/hugepages",):
             if os.path.isdir(d):
                 for f in os.listdir(d):
