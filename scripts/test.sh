@@ -26,11 +26,13 @@ export KDPU_WORKERS=${KDPU_WORKERS:-1,2}
 run_unit() {
 	local dir=$1 p f
 	log "unit tests ($dir)"
+	local rc
 	meson test -C "$dir" --suite unit --print-errorlogs --num-processes 1 | tail -n 12
+	rc=${PIPESTATUS[0]}
 	p=$(grep -ahoE '\[  PASSED  \] [0-9]+ test' "$dir/meson-logs/testlog.txt" | awk '{s+=$4} END {print s+0}')
 	f=$(grep -ahoE '\[  FAILED  \] [0-9]+ test' "$dir/meson-logs/testlog.txt" | awk '{s+=$4} END {print s+0}')
 	# A suite that crashed before its summary still counts as a failure.
-	if ! grep -q '^Fail: *0$' "$dir/meson-logs/testlog.txt" && [ "$f" -eq 0 ]; then
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi
 	echo "unit ($dir): $p passed, $f failed"
