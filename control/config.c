@@ -9,6 +9,7 @@
 #include <libconfig.h>
 
 #include "control/config.h"
+#include "control/names.h"
 
 /* Defaults; docs/configuration.md mirrors this table. */
 #define DEF_FILE_PREFIX "kdpu"
@@ -21,6 +22,8 @@
 #define DEF_MAX_ROUTES 65536
 #define DEF_MAX_RNODES 1024
 #define DEF_ARP_REFRESH 30
+#define DEF_API_SOCKET "/run/kdpu/kdpu.sock"
+#define DEF_API_MAX_KB 4096
 
 struct ctx {
 	const char *path;
@@ -175,6 +178,20 @@ get_str(struct ctx *c, const config_setting_t *g, const char *key, char *dst, si
 		return fail(c, s, NULL, "must be 1 to %zu characters", len - 1);
 	snprintf(dst, len, "%s", v);
 	return 1;
+}
+
+/* A name that becomes part of an API resource name: an RFC 1123 label. */
+static int
+get_name(struct ctx *c, const config_setting_t *g, const char *key, char *dst, size_t len,
+	 bool required, bool dots)
+{
+	int r = get_str(c, g, key, dst, len, required);
+
+	if (r > 0 && !(dots ? kd_name_is_dns_subdomain(dst) : kd_name_is_dns_label(dst)))
+		return fail(c, config_setting_get_member(g, key), NULL,
+			    "\"%s\" is not a name of a-z, 0-9%s and '-'", dst,
+			    dots ? ", '.'" : "");
+	return r;
 }
 
 static int
@@ -362,7 +379,7 @@ load_node(struct ctx *c, const config_setting_t *root, struct kd_config *cfg, bo
 		return 0;
 	}
 	if (check_keys(c, g, keys) < 0 ||
-	    get_str(c, g, "name", cfg->node_name, sizeof(cfg->node_name), false) < 0 ||
+	    get_name(c, g, "name", cfg->node_name, sizeof(cfg->node_name), false, true) < 0 ||
 	    GET_UINT(c, g, "arp_refresh_s", 1, 3600, DEF_ARP_REFRESH, cfg->arp_refresh_s) < 0)
 		return -1;
 	r = get_str(c, g, "vtep_ip", buf, sizeof(buf), need_vtep);
@@ -396,7 +413,7 @@ load_ports(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 		char role[16];
 
 		if (check_keys(c, e, keys) < 0 ||
-		    get_str(c, e, "name", p->name, sizeof(p->name), true) < 0 ||
+		    get_name(c, e, "name", p->name, sizeof(p->name), true, false) < 0 ||
 		    get_str(c, e, "devargs", p->devargs, sizeof(p->devargs), true) < 0 ||
 		    get_str(c, e, "role", role, sizeof(role), true) < 0 ||
 		    GET_UINT(c, e, "mtu", 576, 9600, DEF_MTU, p->mtu) < 0)
@@ -476,7 +493,7 @@ load_vpcs(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 		struct kd_cfg_vpc *v = &cfg->vpcs[i];
 
 		if (check_keys(c, e, keys) < 0 ||
-		    get_str(c, e, "name", v->name, sizeof(v->name), true) < 0 ||
+		    get_name(c, e, "name", v->name, sizeof(v->name), true, false) < 0 ||
 		    GET_UINT(c, e, "vni", 1, 0xffffff, 0, v->vni) < 0 ||
 		    get_ip(c, e, "gateway_ip", &v->gw_ip, true) < 0 ||
 		    get_mac(c, e, "gateway_mac", &v->gw_mac, true) < 0)
@@ -583,7 +600,7 @@ load_rnodes(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 		int has_mac;
 
 		if (check_keys(c, e, keys) < 0 ||
-		    get_str(c, e, "name", r->name, sizeof(r->name), true) < 0 ||
+		    get_name(c, e, "name", r->name, sizeof(r->name), true, true) < 0 ||
 		    get_ip(c, e, "vtep_ip", &r->vtep_ip, true) < 0 ||
 		    ref_vpc(c, e, cfg, &r->vpc) < 0 ||
 		    (has_mac = get_mac(c, e, "mac", &r->inner_mac, false)) < 0 ||
@@ -613,8 +630,7 @@ load_rnodes(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 			r->n_cidrs++;
 		}
 		for (j = 0; j < i; j++)
-			if (strcmp(cfg->rnodes[j].name, r->name) == 0 &&
-			    cfg->rnodes[j].vpc == r->vpc)
+			if (strcmp(cfg->rnodes[j].name, r->name) == 0)
 				return fail(c, e, "name", "remote node \"%s\" defined twice",
 					    r->name);
 		cfg->n_rnodes++;
@@ -622,11 +638,79 @@ load_rnodes(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 	return 0;
 }
 
+static bool
+is_loopback(const char *hostport)
+{
+	return strncmp(hostport, "127.", 4) == 0 || strncmp(hostport, "localhost:", 10) == 0 ||
+	       strncmp(hostport, "[::1]:", 6) == 0;
+}
+
+static int
+load_api(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
+{
+	static const char *const keys[] = { "unix_socket", "listen", "tls_cert", "tls_key",
+					    "tls_client_ca", "max_message_kb", NULL };
+	static const char *const tls[] = { "tls_cert", "tls_key", "tls_client_ca" };
+	char *tls_dst[] = { cfg->api_tls_cert, cfg->api_tls_key, cfg->api_tls_client_ca };
+	const config_setting_t *g = config_setting_get_member(root, "api");
+	const config_setting_t *s;
+	const char *colon;
+	unsigned int i, n_tls = 0;
+
+	snprintf(cfg->api_unix_socket, sizeof(cfg->api_unix_socket), "%s", DEF_API_SOCKET);
+	if (g != NULL && check_keys(c, g, keys) < 0)
+		return -1;
+	if (GET_UINT(c, g, "max_message_kb", 64, 65536, DEF_API_MAX_KB, cfg->api_max_message_kb) < 0)
+		return -1;
+	if (g == NULL)
+		return 0;
+	s = config_setting_get_member(g, "unix_socket");
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_STRING)
+			return fail(c, s, NULL, "expected a string (\"\" disables the socket)");
+		if (strlen(config_setting_get_string(s)) >= sizeof(cfg->api_unix_socket) - 1)
+			return fail(c, s, NULL, "at most %zu characters",
+				    sizeof(cfg->api_unix_socket) - 2);
+		snprintf(cfg->api_unix_socket, sizeof(cfg->api_unix_socket), "%s",
+			 config_setting_get_string(s));
+	}
+	if (get_str(c, g, "listen", cfg->api_listen, sizeof(cfg->api_listen), false) < 0)
+		return -1;
+	for (i = 0; i < RTE_DIM(tls); i++) {
+		int r = get_str(c, g, tls[i], tls_dst[i], sizeof(cfg->api_tls_cert), false);
+		FILE *f;
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		n_tls++;
+		f = fopen(tls_dst[i], "r");
+		if (f == NULL)
+			return fail(c, config_setting_get_member(g, tls[i]), NULL, "%s: %s",
+				    tls_dst[i], strerror(errno));
+		fclose(f);
+	}
+	if (n_tls != 0 && n_tls != RTE_DIM(tls))
+		return fail(c, g, NULL, "tls_cert, tls_key and tls_client_ca go together");
+	if (cfg->api_listen[0] == '\0')
+		return 0;
+	s = config_setting_get_member(g, "listen");
+	colon = strrchr(cfg->api_listen, ':');
+	if (colon == NULL || colon == cfg->api_listen || atoi(colon + 1) < 1 ||
+	    atoi(colon + 1) > 65535)
+		return fail(c, s, NULL, "\"%s\" is not HOST:PORT", cfg->api_listen);
+	if (n_tls == 0 && !is_loopback(cfg->api_listen))
+		return fail(c, s, NULL, "TCP on a non-loopback address needs mutual TLS: "
+			    "set api.tls_cert, api.tls_key and api.tls_client_ca");
+	return 0;
+}
+
 int
 kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN])
 {
 	static const char *const top[] = { "eal", "workers", "mempool", "tables", "node", "ports",
-					   "vpcs", "vnics", "remote_nodes", NULL };
+					   "vpcs", "vnics", "remote_nodes", "api", NULL };
 	struct ctx c = { .path = path, .err = err };
 	const config_setting_t *root;
 	config_t lc;
@@ -656,7 +740,8 @@ kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN]
 	for (i = 0; i < cfg->n_ports; i++)
 		uplink |= cfg->ports[i].role == KD_CFG_ROLE_UPLINK;
 	if (load_node(&c, root, cfg, uplink) < 0 || load_vpcs(&c, root, cfg) < 0 ||
-	    load_vnics(&c, root, cfg) < 0 || load_rnodes(&c, root, cfg) < 0)
+	    load_vnics(&c, root, cfg) < 0 || load_rnodes(&c, root, cfg) < 0 ||
+	    load_api(&c, root, cfg) < 0)
 		goto out;
 	if (cfg->n_rnodes > 0 && !uplink) {
 		fail(&c, config_setting_get_member(root, "remote_nodes"), NULL,

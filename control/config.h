@@ -95,6 +95,11 @@ struct kd_config {
 	uint8_t vtep_plen;
 	rte_be32_t gateway_ip;
 	uint32_t arp_refresh_s;
+	/* api */
+	char api_unix_socket[108];
+	char api_listen[128];
+	char api_tls_cert[256], api_tls_key[256], api_tls_client_ca[256];
+	uint32_t api_max_message_kb;
 	/* provisioning */
 	unsigned int n_ports, n_vpcs, n_vnics, n_rnodes;
 	struct kd_cfg_port ports[KD_CFG_MAX_PORTS];

@@ -27,8 +27,10 @@
 #include <rte_pdump.h>
 #include <rte_ring.h>
 
+#include "control/api.h"
 #include "control/config.h"
-#include "control/provision.h"
+#include "control/grpc_server.h"
+#include "control/translate.h"
 #include "dataplane/arp.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
@@ -50,6 +52,9 @@ struct daemon {
 	struct kd_stats *stats;
 	struct kd_worker *workers;
 	uint64_t arp_sent_tsc[KD_ARP_MAX_NEIGH];
+	struct kd_api api;
+	struct kd_translate tr;
+	struct kd_grpc_server *grpc;
 };
 
 static void
@@ -205,6 +210,70 @@ launch_workers(struct daemon *d)
 	return 0;
 }
 
+static struct kd_tables *
+build_tables(void *arg, const struct kd_store *s, struct kd_api_err *e)
+{
+	struct daemon *d = arg;
+
+	return kd_translate_build(&d->tr, s, e);
+}
+
+static void
+publish_tables(void *arg, struct kd_tables *t)
+{
+	(void)arg;
+	kd_tables_publish(t);
+}
+
+/*
+ * The configuration's VPCs, vNICs and nodes become API objects, validated like
+ * any request, and the first generation is built from them in one go.
+ */
+static int
+provision(struct daemon *d)
+{
+	struct kd_api_err e = { .code = KD_OK };
+
+	d->tr.cfg = &d->cfg;
+	d->tr.port_ids = d->port_ids;
+	kd_api_init(&d->api);
+	d->api.cfg = &d->cfg;
+	d->api.port_ids = d->port_ids;
+	d->api.n_workers = d->cfg.n_workers;
+	d->api.cb_arg = d;
+	if (kd_translate_load_config(&d->api, &d->cfg, &e) == KD_OK) {
+		d->api.build = build_tables;
+		d->api.publish = publish_tables;
+		if (kd_api_sync(&d->api, &e) == KD_OK)
+			return 0;
+	}
+	fprintf(stderr, "kdpu-dataplane: %s: %s\n", d->cfg.path, e.msg);
+	return -1;
+}
+
+static int
+start_api(struct daemon *d)
+{
+	const struct kd_config *cfg = &d->cfg;
+	struct kd_grpc_opts o = {
+		.unix_socket = cfg->api_unix_socket,
+		.listen = cfg->api_listen,
+		.tls_cert = cfg->api_tls_cert,
+		.tls_key = cfg->api_tls_key,
+		.tls_client_ca = cfg->api_tls_client_ca,
+		.max_message_kb = cfg->api_max_message_kb,
+	};
+	char err[256];
+
+	d->api.stats = d->stats;
+	d->grpc = kd_grpc_start(&o, &d->api, err, sizeof(err));
+	if (d->grpc == NULL) {
+		fprintf(stderr, "kdpu-dataplane: API: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 /* Ask for unresolved next hops every second and refresh known ones periodically. */
 static void
 neigh_tick(struct daemon *d, const struct kd_tables *t)
@@ -298,7 +367,6 @@ main(int argc, char **argv)
 	const char *path = DEFAULT_CONFIG;
 	char err[KD_CFG_ERR_LEN], runtime_dir[PATH_MAX];
 	char *eal_argv[KD_CFG_MAX_PORTS + KD_CFG_MAX_EAL_ARGS + 8];
-	struct kd_tables *t;
 	bool check = false, launched = false;
 	unsigned int i;
 	int opt, eal_argc, rc = EXIT_FAILURE;
@@ -352,26 +420,29 @@ main(int argc, char **argv)
 	}
 	if (setup_ports(&d) != 0)
 		goto out;
-	t = kd_provision_build(&d.cfg, d.port_ids, err, sizeof(err));
-	if (t == NULL) {
-		fprintf(stderr, "kdpu-dataplane: %s: %s\n", path, err);
+	if (provision(&d) != 0)
 		goto out;
-	}
-	kd_tables_publish(t);
 	if (launch_workers(&d) != 0)
 		goto stop;
 	launched = true;
-	printf("kdpu-dataplane: running %u worker(s) on %u port(s), file prefix %s\n",
-	       d.cfg.n_workers, d.cfg.n_ports, d.cfg.file_prefix);
+	if (start_api(&d) != 0) {
+		rc = EXIT_FAILURE;
+		goto stop_now;
+	}
+	printf("kdpu-dataplane: running %u worker(s) on %u port(s), file prefix %s, API %s%s%s\n",
+	       d.cfg.n_workers, d.cfg.n_ports, d.cfg.file_prefix,
+	       d.cfg.api_unix_socket[0] != '\0' ? d.cfg.api_unix_socket : "",
+	       d.cfg.api_listen[0] != '\0' && d.cfg.api_unix_socket[0] != '\0' ? " and " : "",
+	       d.cfg.api_listen);
 	fflush(stdout);
 	while (quit_signal == 0) {
-		struct timespec ts = { 0, CTL_TICK_MS * 1000000L };
-
+		kd_grpc_poll(d.grpc, CTL_TICK_MS);
 		neigh_tick(&d, kd_tables_get());
-		nanosleep(&ts, NULL);
 	}
 	printf("kdpu-dataplane: signal %d, stopping\n", (int)quit_signal);
 	rc = EXIT_SUCCESS;
+stop_now:
+	kd_grpc_stop(d.grpc);
 stop:
 	kd_worker_quit = true;
 	rte_eal_mp_wait_lcore();
@@ -380,6 +451,7 @@ stop:
 out:
 	for (i = 0; i < d.n_ports_up; i++)
 		kd_port_close(d.port_ids[i]);
+	kd_api_fini(&d.api);
 	kd_tables_fini();
 	kd_arp_fini();
 	if (d.ctl_tx != NULL) {

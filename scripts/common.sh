@@ -8,7 +8,7 @@ PY=/usr/bin/python3	# Debian's interpreter: python3-scapy and python3-pytest liv
 
 KDPU_PKGS=(
 	build-essential meson ninja-build pkg-config
-	dpdk dpdk-dev libdpdk-dev libconfig-dev libcmocka-dev
+	dpdk dpdk-dev libdpdk-dev libconfig-dev libcmocka-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libyaml-dev python3-grpcio python3-grpc-tools openssl
 	python3 python3-scapy python3-pytest
 	iproute2 iputils-ping procps
 )

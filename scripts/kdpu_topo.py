@@ -30,6 +30,10 @@ PODS = {  # name: (ip, mac, pci)
     "pa": ("10.244.1.10", "02:6b:64:01:00:0a", "0000:3b:00.2"),
     "pb": ("10.244.1.11", "02:6b:64:01:00:0b", "0000:3b:00.3"),
 }
+# vNIC ports without a static netdev: pods the API adds and removes at run time.
+SPARE_PODS = {
+    "pc": ("10.244.1.12", "02:6b:64:01:00:0c", "0000:3b:00.4"),
+}
 RPOD_IP = "10.244.2.10"
 PYTHON = "/usr/bin/python3"
 
@@ -68,8 +72,12 @@ class Telemetry:
 
 
 class Node:
-    def __init__(self, workers=1, build_dir="build", idle_sleep_us=50, extra_conf=""):
+    def __init__(self, workers=1, build_dir="build", idle_sleep_us=50, extra_conf="",
+                 spare_pods=False, api_conf=""):
         self.tag = "k" + secrets.token_hex(2)
+        self.spare = SPARE_PODS if spare_pods else {}
+        self.api_conf = api_conf
+        self.sock = f"/run/kdpu/{self.tag}.sock"
         self.prefix = "kdpu" + self.tag
         self.workers = workers
         self.build_dir = build_dir
@@ -95,9 +103,11 @@ class Node:
         ports = [f'{{ name = "uplink0"; devargs = "net_tap0,iface={self.ifname("up")}"; '
                  f'role = "uplink"; mtu = 1500; }}']
         vnics = []
-        for i, (p, (ip, mac, pci)) in enumerate(PODS.items()):
+        for i, (p, (ip, mac, pci)) in enumerate({**PODS, **self.spare}.items()):
             ports.append(f'{{ name = "pod-{p}"; devargs = "net_tap{i + 1},iface={self.ifname(p)}"; '
                          f'role = "vnic"; pci = "{pci}"; mtu = {POD_MTU}; }}')
+            if p in self.spare:
+                continue
             vnics.append(f'{{ pci = "{pci}"; vpc = "default"; mac = "{mac}"; ip = "{ip}"; '
                          f'pod = "default/{p}"; }}')
         return f"""
@@ -111,6 +121,7 @@ vpcs = ( {{ name = "default"; vni = {VNI}; gateway_ip = "{GW_IP}"; gateway_mac =
 vnics = ( {', '.join(vnics)} );
 remote_nodes = ( {{ name = "node-b"; vtep_ip = "{RNODE_VTEP}"; vpc = "default";
                    pod_cidrs = [ "10.244.2.0/24" ]; mac = "{RNODE_MAC}"; }} );
+api = {{ unix_socket = "{self.sock}"; {self.api_conf} }};
 {self.extra_conf}
 """
 
@@ -158,7 +169,7 @@ remote_nodes = ( {{ name = "node-b"; vtep_ip = "{RNODE_VTEP}"; vpc = "default";
             return f.read()
 
     def wire(self):
-        for p, (ip, mac, _) in PODS.items():
+        for p, (ip, mac, _) in {**PODS, **self.spare}.items():
             self.add_ns(p)
             dev = self.ifname(p)
             sh(["ip", "link", "set", dev, "netns", self.ns(p)])

@@ -1,0 +1,716 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One generic engine serves Create/Get/List/Update/Delete of every kind
+ * through the protobuf-c descriptors (kinds.h gives the field numbering),
+ * plus ListFlows and GetStats. Order of work for a change: decode, name and
+ * field checks (validate.c), the no-op test for an identical object, the
+ * store change, and for kinds that reach the data path a table rebuild and
+ * publish; if the rebuild fails the store change is undone, so the running
+ * tables and the store never disagree.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "control/api.h"
+#include "control/config.h"
+#include "dataplane/arp.h"
+#include "dataplane/stats.h"
+#include "dataplane/tables.h"
+#include "google/protobuf/empty.pb-c.h"
+#include "google/protobuf/field_mask.pb-c.h"
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+
+/* Field numbers of the standard requests (proto/k8s.proto). */
+enum { F_NAME = 1, F_META = 2 };
+enum { C_PARENT = 1, C_OBJ = 2, C_ID = 3 };
+enum { L_PARENT = 1, L_SIZE = 2, L_TOKEN = 3 };
+enum { U_OBJ = 1, U_MASK = 2, U_ALLOW = 3 };
+enum { D_NAME = 1, D_ALLOW = 2 };
+
+enum kd_status
+kd_api_fail(struct kd_api_err *e, enum kd_status code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void
+kd_api_init(struct kd_api *api)
+{
+	memset(&api->store, 0, sizeof(api->store));
+	api->n_requests = api->n_errors = 0;
+}
+
+void
+kd_api_fini(struct kd_api *api)
+{
+	kd_store_free(&api->store);
+}
+
+static bool
+touches_tables(const struct kd_kind *k)
+{
+	return k->id == KD_KIND_VPC || k->id == KD_KIND_NODE || k->id == KD_KIND_NETDEV;
+}
+
+enum kd_status
+kd_api_sync(struct kd_api *api, struct kd_api_err *e)
+{
+	struct kd_tables *t;
+
+	if (api->build == NULL)
+		return KD_OK;
+	t = api->build(api->cb_arg, &api->store, e);
+	if (t == NULL)
+		return e->code;
+	api->publish(api->cb_arg, t);
+	return KD_OK;
+}
+
+/* Generic field access by number; the request layouts are fixed by the proto. */
+static const ProtobufCFieldDescriptor *
+field(const ProtobufCMessage *m, unsigned int number)
+{
+	return protobuf_c_message_descriptor_get_field(m->descriptor, number);
+}
+
+static const char *
+get_str(const ProtobufCMessage *m, unsigned int number)
+{
+	char **p = kd_pb_string_field((ProtobufCMessage *)(uintptr_t)m, number);
+
+	return p != NULL && *p != NULL ? *p : "";
+}
+
+static void *
+field_ptr(const ProtobufCMessage *m, unsigned int number)
+{
+	return (char *)(uintptr_t)m + field(m, number)->offset;
+}
+
+static int
+set_str(ProtobufCMessage *m, unsigned int number, const char *val)
+{
+	const ProtobufCFieldDescriptor *f = field(m, number);
+	char **slot = (char **)((char *)m + f->offset);
+	char *copy = strdup(val);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	if (*slot != NULL && *slot != f->default_value)
+		free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+static PB(ObjectMeta) *
+meta_of(ProtobufCMessage *obj)
+{
+	ProtobufCMessage **slot = kd_pb_message_field(obj, F_META);
+
+	if (*slot == NULL) {
+		PB(ObjectMeta) *m = malloc(sizeof(*m));
+
+		if (m == NULL)
+			return NULL;
+		PB_FN(object_meta__init)(m);
+		*slot = &m->base;
+	}
+	return (PB(ObjectMeta) *)*slot;
+}
+
+/* Node and Netdev status is computed on read; a client's copy is dropped. */
+static void
+drop_server_status(const struct kd_kind *k, ProtobufCMessage *obj)
+{
+	ProtobufCMessage **st = kd_pb_message_field(obj, 4);
+
+	if ((k->id == KD_KIND_NODE || k->id == KD_KIND_NETDEV) && st != NULL && *st != NULL) {
+		protobuf_c_message_free_unpacked(*st, NULL);
+		*st = NULL;
+	}
+}
+
+struct status_buf {
+	union {
+		PB(NodeStatus) node;
+		PB(NetdevStatus) netdev;
+	};
+	char a[64], b[64];
+};
+
+/* Fill server-computed status for output; undone by undecorate(). */
+static void
+decorate(const struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj,
+	 struct status_buf *sb)
+{
+	const struct kd_tables *t = kd_tables_get();
+	unsigned int i;
+
+	if (k->id == KD_KIND_NETDEV) {
+		PB(Netdev) *o = (PB(Netdev) *)obj;
+
+		PB_FN(netdev_status__init)(&sb->netdev);
+		sb->netdev.port_name = sb->a;
+		sb->a[0] = '\0';
+		for (i = 0; api->cfg != NULL && i < api->cfg->n_ports; i++)
+			if (strcmp(api->cfg->ports[i].pci, o->spec->pci_address) == 0) {
+				sb->netdev.port_id = api->port_ids != NULL ? api->port_ids[i] : i;
+				snprintf(sb->a, sizeof(sb->a), "%s", api->cfg->ports[i].name);
+			}
+		o->status = &sb->netdev;
+	} else if (k->id == KD_KIND_NODE) {
+		PB(Node) *o = (PB(Node) *)obj;
+		rte_be32_t vtep = 0;
+
+		PB_FN(node_status__init)(&sb->node);
+		sb->node.neighbor_mac = sb->b;
+		sb->b[0] = '\0';
+		kd_config_parse_ipv4(o->spec->vtep_ip, &vtep);
+		sb->node.local = api->cfg != NULL && vtep == api->cfg->vtep_ip;
+		for (i = 0; t != NULL && i < t->n_rnodes && kd_arp_neigh != NULL; i++) {
+			struct rte_ether_addr mac;
+
+			if (strcmp(t->rnode[i].name, o->name) != 0)
+				continue;
+			if (kd_arp_neigh_mac(t->rnode[i].neigh, &mac))
+				rte_ether_format_addr(sb->b, sizeof(sb->b), &mac);
+		}
+		o->status = &sb->node;
+	}
+}
+
+static void
+undecorate(const struct kd_kind *k, ProtobufCMessage *obj)
+{
+	if (k->id == KD_KIND_NETDEV)
+		((PB(Netdev) *)obj)->status = NULL;
+	else if (k->id == KD_KIND_NODE)
+		((PB(Node) *)obj)->status = NULL;
+}
+
+static enum kd_status
+pack(const ProtobufCMessage *m, uint8_t **out, size_t *len, struct kd_api_err *e)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+
+	*out = malloc(n != 0 ? n : 1);
+	if (*out == NULL)
+		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	*len = protobuf_c_message_pack(m, *out);
+	return KD_OK;
+}
+
+static enum kd_status
+pack_object(const struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj,
+	    uint8_t **out, size_t *len, struct kd_api_err *e)
+{
+	struct status_buf sb;
+	enum kd_status st;
+
+	decorate(api, k, obj, &sb);
+	st = pack(obj, out, len, e);
+	undecorate(k, obj);
+	return st;
+}
+
+/* Two objects are the same if they pack alike, the server's generation aside. */
+static bool
+same_object(ProtobufCMessage *a, ProtobufCMessage *b)
+{
+	PB(ObjectMeta) *ma = (PB(ObjectMeta) *)*kd_pb_message_field(a, F_META);
+	PB(ObjectMeta) *mb = (PB(ObjectMeta) *)*kd_pb_message_field(b, F_META);
+	int64_t ga = ma->generation, gb = mb->generation;
+	size_t la, lb;
+	uint8_t *pa, *pb;
+	bool same = false;
+
+	ma->generation = mb->generation = 0;
+	la = protobuf_c_message_get_packed_size(a);
+	lb = protobuf_c_message_get_packed_size(b);
+	if (la == lb) {
+		pa = malloc(la + 1);
+		pb = malloc(lb + 1);
+		if (pa != NULL && pb != NULL) {
+			protobuf_c_message_pack(a, pa);
+			protobuf_c_message_pack(b, pb);
+			same = memcmp(pa, pb, la) == 0;
+		}
+		free(pa);
+		free(pb);
+	}
+	ma->generation = ga;
+	mb->generation = gb;
+	return same;
+}
+
+/* Who still refers to a VPC; NULL if nobody. */
+static const char *
+vpc_user(const struct kd_api *api, const char *vpc)
+{
+	const struct kd_store_kind *nd = &api->store.kind[KD_KIND_NETDEV];
+	const struct kd_store_kind *no = &api->store.kind[KD_KIND_NODE];
+	size_t i;
+
+	for (i = 0; i < nd->n; i++)
+		if (strcmp(((PB(Netdev) *)nd->obj[i])->spec->vpc, vpc) == 0)
+			return kd_store_name(nd->obj[i]);
+	for (i = 0; i < no->n; i++)
+		if (strcmp(((PB(Node) *)no->obj[i])->spec->vpc, vpc) == 0)
+			return kd_store_name(no->obj[i]);
+	return NULL;
+}
+
+/*
+ * Validate obj (owned) and store it. create: an identical existing object is
+ * a no-op, a different one ALREADY_EXISTS. Otherwise (update) it replaces the
+ * existing one, which must exist unless allow_missing. *result points to the
+ * stored object on success.
+ */
+static enum kd_status
+commit(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj, bool create,
+       bool allow_missing, ProtobufCMessage **result, struct kd_api_err *e)
+{
+	const char *name = kd_store_name(obj);
+	ProtobufCMessage *cur, *old;
+	enum kd_status st;
+
+	drop_server_status(k, obj);
+	st = kd_validate(api, k, obj, e);
+	if (st != KD_OK)
+		goto reject;
+	cur = kd_store_get(&api->store, k->id, name);
+	if (cur != NULL && same_object(cur, obj)) {
+		protobuf_c_message_free_unpacked(obj, NULL);
+		*result = cur;
+		return KD_OK;
+	}
+	if (cur != NULL && create) {
+		st = kd_api_fail(e, KD_ALREADY_EXISTS, "%s already exists with a different spec",
+				 name);
+		goto reject;
+	}
+	if (cur == NULL && !create && !allow_missing) {
+		st = kd_api_fail(e, KD_NOT_FOUND, "%s not found", name);
+		goto reject;
+	}
+	meta_of(obj)->generation = cur != NULL ? meta_of(cur)->generation + 1 : 1;
+	if (kd_store_put(&api->store, k->id, obj, &old) != 0) {
+		st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		goto reject;
+	}
+	if (touches_tables(k)) {
+		st = kd_api_sync(api, e);
+		if (st != KD_OK) {
+			ProtobufCMessage *undo;
+
+			if (old != NULL)
+				kd_store_put(&api->store, k->id, old, &undo);
+			else
+				undo = kd_store_del(&api->store, k->id, name);
+			protobuf_c_message_free_unpacked(undo, NULL);
+			return st;
+		}
+	}
+	if (old != NULL)
+		protobuf_c_message_free_unpacked(old, NULL);
+	*result = obj;
+	return KD_OK;
+reject:
+	protobuf_c_message_free_unpacked(obj, NULL);
+	return st;
+}
+
+/* Set name, metadata.name and metadata.namespace from ns and id. */
+static enum kd_status
+name_object(const struct kd_kind *k, ProtobufCMessage *obj, const char *ns, const char *id,
+	    struct kd_api_err *e)
+{
+	PB(ObjectMeta) *m = meta_of(obj);
+	char name[384];
+
+	if (m == NULL)
+		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	if (m->name[0] != '\0' && strcmp(m->name, id) != 0)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+				   "%s.metadata.name: \"%s\" differs from the name \"%s\"", k->field,
+				   m->name, id);
+	if (m->namespace_[0] != '\0' && strcmp(m->namespace_, ns) != 0)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+				   "%s.metadata.namespace: \"%s\" differs from the parent's \"%s\"",
+				   k->field, m->namespace_, ns);
+	kd_name_format(k, ns, id, name, sizeof(name));
+	if (set_str(obj, F_NAME, name) != 0 || set_str(&m->base, 1, id) != 0 ||
+	    set_str(&m->base, 2, ns) != 0)
+		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	return KD_OK;
+}
+
+static enum kd_status
+parse_parent(const struct kd_kind *k, const char *parent, char *ns, size_t nslen,
+	     bool wildcard, struct kd_api_err *e)
+{
+	ns[0] = '\0';
+	if (!k->namespaced) {
+		if (parent[0] != '\0')
+			return kd_api_fail(e, KD_INVALID_ARGUMENT,
+					   "parent: %s are not namespaced; leave parent empty",
+					   k->plural);
+		return KD_OK;
+	}
+	if (wildcard && (parent[0] == '\0' || strcmp(parent, "namespaces/-") == 0))
+		return KD_OK;
+	if (strncmp(parent, "namespaces/", 11) != 0 || strlen(parent + 11) >= nslen ||
+	    !kd_name_is_dns_label(parent + 11))
+		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+				   "parent: \"%s\" is not namespaces/{namespace}", parent);
+	snprintf(ns, nslen, "%s", parent + 11);
+	return KD_OK;
+}
+
+static enum kd_status
+do_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
+	  ProtobufCMessage **result, struct kd_api_err *e)
+{
+	ProtobufCMessage **slot = kd_pb_message_field(req, C_OBJ), *obj = *slot;
+	const char *id = get_str(req, C_ID);
+	char ns[64];
+	enum kd_status st;
+
+	if (obj == NULL)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: required", k->field);
+	st = parse_parent(k, get_str(req, C_PARENT), ns, sizeof(ns), false, e);
+	if (st != KD_OK)
+		return st;
+	if (id[0] == '\0' && meta_of(obj) != NULL)
+		id = meta_of(obj)->name;
+	if (id[0] == '\0')
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s_id: required", k->field);
+	if (!kd_name_is_dns_subdomain(id) || strlen(id) > 253)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+				   "%s_id: \"%s\" is not a DNS subdomain name (a-z, 0-9, '-', '.')",
+				   k->field, id);
+	*slot = NULL;	/* the object is ours from here on */
+	st = name_object(k, obj, ns, id, e);
+	if (st != KD_OK) {
+		protobuf_c_message_free_unpacked(obj, NULL);
+		return st;
+	}
+	return commit(api, k, obj, true, false, result, e);
+}
+
+enum kd_status
+kd_api_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj,
+	      struct kd_api_err *e)
+{
+	PB(ObjectMeta) *m = meta_of(obj);
+	ProtobufCMessage *result;
+	enum kd_status st;
+	char ns[64], id[254];
+
+	if (m == NULL) {
+		protobuf_c_message_free_unpacked(obj, NULL);
+		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	snprintf(ns, sizeof(ns), "%s", m->namespace_);
+	snprintf(id, sizeof(id), "%s", m->name);
+	st = name_object(k, obj, ns, id, e);
+	if (st != KD_OK) {
+		protobuf_c_message_free_unpacked(obj, NULL);
+		return st;
+	}
+	return commit(api, k, obj, true, false, &result, e);
+}
+
+static enum kd_status
+parse_name(const struct kd_kind *k, const char *field_name, const char *name, char *ns,
+	   char *id, struct kd_api_err *e)
+{
+	if (name[0] == '\0')
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: required", field_name);
+	if (kd_name_parse(k, name, ns, 64, id, 254) != 0)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: \"%s\" is not a %s name (%s%s/{name})",
+				   field_name, name, k->kind,
+				   k->namespaced ? "namespaces/{namespace}/" : "", k->collection);
+	return KD_OK;
+}
+
+static enum kd_status
+do_update(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
+	  ProtobufCMessage **result, struct kd_api_err *e)
+{
+	ProtobufCMessage **slot = kd_pb_message_field(req, U_OBJ), *obj = *slot;
+	const Google__Protobuf__FieldMask *mask = *(Google__Protobuf__FieldMask **)field_ptr(req, U_MASK);
+	bool allow_missing = *(protobuf_c_boolean *)field_ptr(req, U_ALLOW);
+	char ns[64], id[254], path[64];
+	enum kd_status st;
+
+	if (obj == NULL)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: required", k->field);
+	snprintf(path, sizeof(path), "%s.name", k->field);
+	st = parse_name(k, path, get_str(obj, F_NAME), ns, id, e);
+	if (st != KD_OK)
+		return st;
+	if (mask != NULL && !(mask->n_paths == 0 ||
+			      (mask->n_paths == 1 && strcmp(mask->paths[0], "*") == 0)))
+		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+				   "update_mask: only a full replacement (\"*\" or empty) is "
+				   "supported, not \"%s\"", mask->paths[0]);
+	*slot = NULL;
+	st = name_object(k, obj, ns, id, e);
+	if (st != KD_OK) {
+		protobuf_c_message_free_unpacked(obj, NULL);
+		return st;
+	}
+	return commit(api, k, obj, false, allow_missing, result, e);
+}
+
+static enum kd_status
+do_delete(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
+	  struct kd_api_err *e)
+{
+	const char *name = get_str(req, D_NAME), *user;
+	bool allow_missing = *(protobuf_c_boolean *)field_ptr(req, D_ALLOW);
+	ProtobufCMessage *obj;
+	char ns[64], id[254];
+	enum kd_status st;
+
+	st = parse_name(k, "name", name, ns, id, e);
+	if (st != KD_OK)
+		return st;
+	if (kd_store_get(&api->store, k->id, name) == NULL)
+		return allow_missing ? KD_OK : kd_api_fail(e, KD_NOT_FOUND, "%s not found", name);
+	if (k->id == KD_KIND_VPC && (user = vpc_user(api, name)) != NULL)
+		return kd_api_fail(e, KD_FAILED_PRECONDITION, "%s is used by %s", name, user);
+	obj = kd_store_del(&api->store, k->id, name);
+	if (touches_tables(k)) {
+		st = kd_api_sync(api, e);
+		if (st != KD_OK) {
+			ProtobufCMessage *none;
+
+			kd_store_put(&api->store, k->id, obj, &none);
+			return st;
+		}
+	}
+	protobuf_c_message_free_unpacked(obj, NULL);
+	return KD_OK;
+}
+
+static enum kd_status
+do_list(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req, uint8_t **out,
+	size_t *len, struct kd_api_err *e)
+{
+	const struct kd_store_kind *sk = &api->store.kind[k->id];
+	int32_t size = *(int32_t *)field_ptr(req, L_SIZE);
+	const char *token = get_str(req, L_TOKEN);
+	char ns[64], tns[64], tid[254], prefix[96] = "";
+	ProtobufCMessage *resp, **items;
+	struct status_buf *sb;
+	size_t i, n = 0, start, plen;
+	enum kd_status st;
+	char *next = NULL;
+
+	st = parse_parent(k, get_str(req, L_PARENT), ns, sizeof(ns), true, e);
+	if (st != KD_OK)
+		return st;
+	if (size < 0)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", size);
+	size = size == 0 ? PAGE_DEFAULT : RTE_MIN(size, PAGE_MAX);
+	if (token[0] != '\0' && kd_name_parse(k, token, tns, sizeof(tns), tid, sizeof(tid)) != 0)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_token: \"%s\" is not valid", token);
+	if (ns[0] != '\0')
+		snprintf(prefix, sizeof(prefix), "namespaces/%s/", ns);
+	plen = strlen(prefix);
+	start = kd_store_after(&api->store, k->id, token[0] != '\0' ? token : prefix);
+	items = calloc((size_t)size + 1, sizeof(*items));
+	sb = calloc((size_t)size + 1, sizeof(*sb));
+	if (items == NULL || sb == NULL) {
+		st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	for (i = start; i < sk->n && strncmp(kd_store_name(sk->obj[i]), prefix, plen) == 0; i++) {
+		if (n == (size_t)size) {
+			next = (char *)(uintptr_t)kd_store_name(items[n - 1]);
+			break;
+		}
+		decorate(api, k, sk->obj[i], &sb[n]);
+		items[n++] = sk->obj[i];
+	}
+	/* The response is assembled around borrowed objects and never freed as a whole. */
+	resp = malloc(k->list_resp->sizeof_message);
+	if (resp == NULL) {
+		st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	} else {
+		const ProtobufCFieldDescriptor *fi = protobuf_c_message_descriptor_get_field(k->list_resp, 1);
+		const ProtobufCFieldDescriptor *ft = protobuf_c_message_descriptor_get_field(k->list_resp, 2);
+
+		k->list_resp->message_init(resp);
+		*(size_t *)((char *)resp + fi->quantifier_offset) = n;
+		*(ProtobufCMessage ***)((char *)resp + fi->offset) = items;
+		*(const char **)((char *)resp + ft->offset) = next != NULL ? next : "";
+		st = pack(resp, out, len, e);
+		free(resp);
+	}
+	for (i = 0; i < n; i++)
+		undecorate(k, items[i]);
+out:
+	free(items);
+	free(sb);
+	return st;
+}
+
+static enum kd_status
+do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *e)
+{
+	PB(Stats) s = PB_C(STATS__INIT);
+	PB(PortStats) ps[KD_CFG_MAX_PORTS], *psp[KD_CFG_MAX_PORTS];
+	PB(Counter) dc[KD_DROP_MAX], *dcp[KD_DROP_MAX], ec[KD_EV_MAX], *ecp[KD_EV_MAX];
+	const struct kd_tables *t = kd_tables_get();
+	struct kd_stats *sum = calloc(1, sizeof(*sum));
+	unsigned int i;
+	enum kd_status st;
+
+	if (sum == NULL)
+		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	if (api->stats != NULL)
+		kd_stats_sum(sum, api->stats, api->n_workers);
+	s.name = (char *)"stats";
+	s.workers = api->n_workers;
+	s.table_generation = t != NULL ? t->gen : 0;
+	for (i = 0; api->cfg != NULL && i < api->cfg->n_ports; i++) {
+		const struct kd_port_stats *p = &sum->port[api->port_ids[i]];
+
+		PB_FN(port_stats__init)(&ps[i]);
+		ps[i].name = (char *)(uintptr_t)api->cfg->ports[i].name;
+		ps[i].port_id = api->port_ids[i];
+		ps[i].role = (char *)(api->cfg->ports[i].role == KD_CFG_ROLE_UPLINK ? "uplink" : "vnic");
+		ps[i].rx_packets = p->rx_pkts;
+		ps[i].tx_packets = p->tx_pkts;
+		ps[i].drops = p->drops;
+		psp[i] = &ps[i];
+	}
+	s.n_ports = i;
+	s.ports = psp;
+	for (i = 0; i < KD_DROP_MAX; i++) {
+		PB_FN(counter__init)(&dc[i]);
+		dc[i].name = (char *)(uintptr_t)kd_stats_drop_name(i);
+		dc[i].value = sum->drop[i];
+		dcp[i] = &dc[i];
+	}
+	s.n_drops = KD_DROP_MAX;
+	s.drops = dcp;
+	for (i = 0; i < KD_EV_MAX; i++) {
+		PB_FN(counter__init)(&ec[i]);
+		ec[i].name = (char *)(uintptr_t)kd_stats_event_name(i);
+		ec[i].value = sum->event[i];
+		ecp[i] = &ec[i];
+	}
+	s.n_events = KD_EV_MAX;
+	s.events = ecp;
+	st = pack(&s.base, out, len, e);
+	free(sum);
+	return st;
+}
+
+/* Connection tracking arrives with the firewall; until then there are no flows to list. */
+static enum kd_status
+do_list_flows(const PB(ListFlowsRequest) *r, uint8_t **out, size_t *len, struct kd_api_err *e)
+{
+	PB(ListFlowsResponse) resp = PB_C(LIST_FLOWS_RESPONSE__INIT);
+	char ns[64], id[254];
+
+	if (r->page_size < 0)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", r->page_size);
+	if (r->pod[0] != '\0' &&
+	    kd_name_parse(&kd_kinds[KD_KIND_POD], r->pod, ns, sizeof(ns), id, sizeof(id)) != 0)
+		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+				   "pod: \"%s\" is not namespaces/{namespace}/pods/{pod}", r->pod);
+	return pack(&resp.base, out, len, e);
+}
+
+enum kd_status
+kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size_t req_len,
+	    uint8_t **resp, size_t *resp_len, struct kd_api_err *e)
+{
+	const ProtobufCMessageDescriptor *d;
+	const struct kd_kind *k = NULL;
+	ProtobufCMessage *req, *result = NULL;
+	enum kd_verb verb = KD_VERB_GET;
+	enum kd_status st;
+
+	api->n_requests++;
+	*resp = NULL;
+	*resp_len = 0;
+	if (kd_kind_parse_method(method, &k, &verb) == 0)
+		d = k->req[verb];
+	else if (strcmp(method, "/" KD_API_SERVICE "/ListFlows") == 0)
+		d = &PB_DESC(list_flows_request);
+	else if (strcmp(method, "/" KD_API_SERVICE "/GetStats") == 0)
+		d = &PB_DESC(get_stats_request);
+	else {
+		api->n_errors++;
+		return kd_api_fail(e, KD_UNIMPLEMENTED, "unknown method %s", method);
+	}
+	req = protobuf_c_message_unpack(d, NULL, req_len, req_buf);
+	if (req == NULL) {
+		api->n_errors++;
+		return kd_api_fail(e, KD_INVALID_ARGUMENT, "the request is not a valid %s",
+				   d->short_name);
+	}
+	if (k == NULL) {
+		st = d == &PB_DESC(list_flows_request) ?
+			     do_list_flows((PB(ListFlowsRequest) *)req, resp, resp_len, e) :
+			     do_get_stats(api, resp, resp_len, e);
+		goto done;
+	}
+	switch (verb) {
+	case KD_VERB_CREATE:
+		st = do_create(api, k, req, &result, e);
+		break;
+	case KD_VERB_UPDATE:
+		st = do_update(api, k, req, &result, e);
+		break;
+	case KD_VERB_GET: {
+		char ns[64], id[254];
+
+		st = parse_name(k, "name", get_str(req, 1), ns, id, e);
+		if (st == KD_OK) {
+			result = kd_store_get(&api->store, k->id, get_str(req, 1));
+			if (result == NULL)
+				st = kd_api_fail(e, KD_NOT_FOUND, "%s not found", get_str(req, 1));
+		}
+		break;
+	}
+	case KD_VERB_LIST:
+		st = do_list(api, k, req, resp, resp_len, e);
+		break;
+	case KD_VERB_DELETE:
+	default:
+		st = do_delete(api, k, req, e);
+		if (st == KD_OK) {
+			Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+
+			st = pack(&empty.base, resp, resp_len, e);
+		}
+		break;
+	}
+	if (st == KD_OK && result != NULL)
+		st = pack_object(api, k, result, resp, resp_len, e);
+done:
+	protobuf_c_message_free_unpacked(req, NULL);
+	if (st != KD_OK)
+		api->n_errors++;
+	return st;
+}

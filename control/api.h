@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KDPU_CONTROL_API_H
+#define KDPU_CONTROL_API_H
+
+/*
+ * The API engine, free of any transport: a method name and a serialized
+ * request in, a status and a serialized response out. It owns the object
+ * store, validates every request completely before changing anything, and
+ * rebuilds and publishes the data-plane tables when a Vpc, Node or Netdev
+ * changes; a rebuild that fails undoes the store change. The gRPC server
+ * (grpc_server.c) and the unit tests drive it alike. Control thread only.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "control/kinds.h"
+#include "control/store.h"
+
+struct kd_config;
+struct kd_stats;
+struct kd_tables;
+
+/* gRPC status codes (grpc/status.h), so the engine needs no gRPC headers. */
+enum kd_status {
+	KD_OK = 0,
+	KD_INVALID_ARGUMENT = 3,
+	KD_NOT_FOUND = 5,
+	KD_ALREADY_EXISTS = 6,
+	KD_RESOURCE_EXHAUSTED = 8,
+	KD_FAILED_PRECONDITION = 9,
+	KD_UNIMPLEMENTED = 12,
+	KD_INTERNAL = 13,
+};
+
+#define KD_API_ERR_LEN 512
+
+struct kd_api_err {
+	enum kd_status code;
+	char msg[KD_API_ERR_LEN];
+};
+
+/* Builds a table generation from the store; NULL with e set on failure. */
+typedef struct kd_tables *(*kd_api_build_fn)(void *arg, const struct kd_store *s,
+					     struct kd_api_err *e);
+/* Publishes a generation built by the build callback. */
+typedef void (*kd_api_publish_fn)(void *arg, struct kd_tables *t);
+
+struct kd_api {
+	struct kd_store store;
+	const struct kd_config *cfg;	/* vNIC ports for Netdev checks, the local VTEP */
+	const uint16_t *port_ids;	/* ethdev id of cfg->ports[i] */
+	const struct kd_stats *stats;	/* per worker, for GetStats; may be NULL */
+	unsigned int n_workers;
+	kd_api_build_fn build;
+	kd_api_publish_fn publish;
+	void *cb_arg;
+	uint64_t n_requests, n_errors;
+};
+
+void kd_api_init(struct kd_api *api);
+void kd_api_fini(struct kd_api *api);
+
+/**
+ * Handles one unary call. On KD_OK, *resp and *resp_len hold the packed response
+ * (malloc'd, the caller frees); otherwise e says why.
+ */
+enum kd_status kd_api_call(struct kd_api *api, const char *method, const uint8_t *req,
+			   size_t req_len, uint8_t **resp, size_t *resp_len,
+			   struct kd_api_err *e);
+
+/** Creates obj (taking ownership) as if by Create; for static provisioning. */
+enum kd_status kd_api_create(struct kd_api *api, const struct kd_kind *k,
+			     ProtobufCMessage *obj, struct kd_api_err *e);
+
+/** Rebuilds and publishes the tables from the store. */
+enum kd_status kd_api_sync(struct kd_api *api, struct kd_api_err *e);
+
+/** Validates and canonicalizes obj of kind k (validate.c); path prefixes messages. */
+enum kd_status kd_validate(const struct kd_api *api, const struct kd_kind *k,
+			   ProtobufCMessage *obj, struct kd_api_err *e);
+
+/** Sets e and returns code. */
+enum kd_status kd_api_fail(struct kd_api_err *e, enum kd_status code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KDPU_CONTROL_STORE_H
+#define KDPU_CONTROL_STORE_H
+
+/*
+ * The desired state: every API object the daemon holds, per kind, sorted by
+ * full resource name (which makes List pages stable). Objects are unpacked
+ * protobuf-c messages owned by the store; a replaced or deleted one is handed
+ * back to the caller, so that a failed table build can be undone. Control
+ * thread only.
+ */
+
+#include <stddef.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "control/kinds.h"
+
+struct kd_store_kind {
+	ProtobufCMessage **obj;		/* sorted by name (field 1) */
+	size_t n, cap;
+};
+
+struct kd_store {
+	struct kd_store_kind kind[KD_KIND_MAX];
+};
+
+/** The object named name, or NULL. */
+ProtobufCMessage *kd_store_get(const struct kd_store *s, enum kd_kind_id k, const char *name);
+/** Inserts msg or replaces the object of its name, returning that in *old. 0 or -ENOMEM. */
+int kd_store_put(struct kd_store *s, enum kd_kind_id k, ProtobufCMessage *msg,
+		 ProtobufCMessage **old);
+/** Removes and returns the object named name, or NULL. */
+ProtobufCMessage *kd_store_del(struct kd_store *s, enum kd_kind_id k, const char *name);
+/** Index of the first object named after name ("" for the first). */
+size_t kd_store_after(const struct kd_store *s, enum kd_kind_id k, const char *name);
+/** The name of a stored object. */
+const char *kd_store_name(const ProtobufCMessage *msg);
+void kd_store_free(struct kd_store *s);
+
+#endif

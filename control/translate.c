@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_lpm.h>
+
+#include "control/config.h"
+#include "control/translate.h"
+#include "dataplane/arp.h"
+#include "drivers/port.h"
+
+#define KD_DEFAULT_GW_MAC "02:6b:64:00:00:01"
+
+static enum kd_status
+errno_status(int err)
+{
+	return err == ENOSPC || err == ENOMEM ? KD_RESOURCE_EXHAUSTED : KD_FAILED_PRECONDITION;
+}
+
+static int
+vpc_slot(struct kd_translate *tr, const char *name)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < KD_MAX_VPCS; i++) {
+		if (strcmp(tr->vpc_slot[i], name) == 0)
+			return i;
+		if (free_slot < 0 && tr->vpc_slot[i][0] == '\0')
+			free_slot = i;
+	}
+	if (free_slot >= 0)
+		snprintf(tr->vpc_slot[free_slot], sizeof(tr->vpc_slot[0]), "%s", name);
+	return free_slot;
+}
+
+static int
+find_slot(const struct kd_translate *tr, const char *name)
+{
+	int i;
+
+	for (i = 0; i < KD_MAX_VPCS; i++)
+		if (strcmp(tr->vpc_slot[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+ports(struct kd_translate *tr, struct kd_tables *t, struct kd_api_err *e)
+{
+	const struct kd_config *cfg = tr->cfg;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < cfg->n_ports; i++) {
+		const struct kd_cfg_port *p = &cfg->ports[i];
+		struct rte_ether_addr mac;
+
+		if (p->role == KD_CFG_ROLE_VNIC) {
+			ret = kd_tables_set_port_role(t, tr->port_ids[i], KD_PORT_VNIC);
+		} else {
+			ret = kd_port_mac(tr->port_ids[i], &mac);
+			if (ret == 0)
+				ret = kd_tables_set_uplink(t, tr->port_ids[i], p->mtu, &mac,
+							   cfg->vtep_ip, cfg->vtep_plen,
+							   cfg->gateway_ip);
+		}
+		if (ret < 0) {
+			kd_api_fail(e, KD_INTERNAL, "port \"%s\": %s", p->name, strerror(-ret));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+vpcs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
+     struct kd_api_err *e)
+{
+	const struct kd_store_kind *sk = &s->kind[KD_KIND_VPC];
+	unsigned int i;
+	size_t j;
+	int ret;
+
+	/* Release the slots of deleted VPCs first, then place new ones. */
+	for (i = 0; i < KD_MAX_VPCS; i++)
+		if (tr->vpc_slot[i][0] != '\0' &&
+		    kd_store_get(s, KD_KIND_VPC, tr->vpc_slot[i]) == NULL)
+			tr->vpc_slot[i][0] = '\0';
+	for (j = 0; j < sk->n; j++) {
+		const PB(Vpc) *v = (const PB(Vpc) *)sk->obj[j];
+		struct rte_ether_addr gw_mac;
+		rte_be32_t gw_ip;
+		int slot = vpc_slot(tr, v->name);
+
+		if (slot < 0) {
+			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "%s: all %d VPC slots are used",
+				    v->name, KD_MAX_VPCS);
+			return -1;
+		}
+		kd_config_parse_ipv4(v->spec->gateway_ip, &gw_ip);
+		kd_config_parse_mac(v->spec->gateway_mac[0] != '\0' ? v->spec->gateway_mac :
+				    KD_DEFAULT_GW_MAC, &gw_mac);
+		ret = kd_tables_add_vpc(t, (uint16_t)slot, v->name, v->spec->vni, gw_ip, &gw_mac);
+		if (ret < 0) {
+			kd_api_fail(e, errno_status(-ret), "%s: %s", v->name, strerror(-ret));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+port_by_pci(const struct kd_translate *tr, const char *pci)
+{
+	unsigned int i;
+
+	for (i = 0; i < tr->cfg->n_ports; i++)
+		if (tr->cfg->ports[i].role == KD_CFG_ROLE_VNIC &&
+		    strcmp(tr->cfg->ports[i].pci, pci) == 0)
+			return tr->port_ids[i];
+	return -1;
+}
+
+static int
+netdevs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
+	struct kd_api_err *e)
+{
+	const struct kd_store_kind *sk = &s->kind[KD_KIND_NETDEV];
+	size_t j;
+	int ret;
+
+	for (j = 0; j < sk->n; j++) {
+		const PB(Netdev) *n = (const PB(Netdev) *)sk->obj[j];
+		int port = port_by_pci(tr, n->spec->pci_address);
+		int slot = find_slot(tr, n->spec->vpc);
+		struct rte_ether_addr mac;
+		rte_be32_t ip = 0;
+
+		if (port < 0 || slot < 0) {
+			kd_api_fail(e, KD_FAILED_PRECONDITION, "%s: %s", n->name,
+				    port < 0 ? "no such vNIC port" : "no such VPC");
+			return -1;
+		}
+		kd_config_parse_mac(n->spec->mac, &mac);
+		if (n->spec->n_ips == 1)
+			kd_config_parse_ipv4(n->spec->ips[0], &ip);
+		ret = kd_tables_add_vnic(t, (uint16_t)port, (uint16_t)slot, ip, &mac,
+					 n->spec->pci_address, n->spec->pod);
+		if (ret < 0) {
+			kd_api_fail(e, errno_status(-ret), "%s: %s", n->name, strerror(-ret));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+nodes(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
+      struct kd_api_err *e)
+{
+	const struct kd_store_kind *sk = &s->kind[KD_KIND_NODE];
+	size_t j, c;
+	int ret;
+
+	for (j = 0; j < sk->n; j++) {
+		const PB(Node) *n = (const PB(Node) *)sk->obj[j];
+		struct rte_ether_addr mac;
+		rte_be32_t vtep;
+		int slot, neigh, idx;
+
+		kd_config_parse_ipv4(n->spec->vtep_ip, &vtep);
+		if (vtep == tr->cfg->vtep_ip || n->spec->n_pod_cidrs == 0)
+			continue;	/* our own node, or one with nothing to route */
+		slot = find_slot(tr, n->spec->vpc);
+		if (slot < 0) {
+			kd_api_fail(e, KD_FAILED_PRECONDITION, "%s: no such VPC", n->name);
+			return -1;
+		}
+		if (t->uplink_port == RTE_MAX_ETHPORTS) {
+			kd_api_fail(e, KD_FAILED_PRECONDITION,
+				    "%s: no uplink port to reach remote nodes over", n->name);
+			return -1;
+		}
+		neigh = kd_arp_neigh_slot(kd_config_nexthop(tr->cfg, vtep));
+		if (neigh < 0) {
+			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "%s: neighbour table full", n->name);
+			return -1;
+		}
+		mac = t->vpc[slot].gw_mac;
+		if (n->spec->mac[0] != '\0')
+			kd_config_parse_mac(n->spec->mac, &mac);
+		idx = kd_tables_add_rnode(t, n->name, vtep, &mac, (uint16_t)neigh);
+		if (idx < 0) {
+			kd_api_fail(e, errno_status(-idx), "%s: %s", n->name, strerror(-idx));
+			return -1;
+		}
+		for (c = 0; c < n->spec->n_pod_cidrs; c++) {
+			uint32_t nh;
+			rte_be32_t pfx;
+			uint8_t plen;
+
+			kd_config_parse_cidr(n->spec->pod_cidrs[c], &pfx, &plen, true);
+			if (rte_lpm_is_rule_present(t->vpc[slot].lpm, rte_be_to_cpu_32(pfx), plen,
+						    &nh) == 1) {
+				kd_api_fail(e, KD_FAILED_PRECONDITION,
+					    "%s: pod CIDR %s is already routed to %s", n->name,
+					    n->spec->pod_cidrs[c],
+					    (nh & KD_NH_REMOTE) ? t->rnode[nh & KD_NH_INDEX_MASK].name :
+								  "a local netdev");
+				return -1;
+			}
+			ret = kd_tables_add_route(t, (uint16_t)slot, pfx, plen,
+						  KD_NH_REMOTE | (uint32_t)idx);
+			if (ret < 0) {
+				kd_api_fail(e, errno_status(-ret), "%s: pod CIDR %s: %s", n->name,
+					    n->spec->pod_cidrs[c], strerror(-ret));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+struct kd_tables *
+kd_translate_build(struct kd_translate *tr, const struct kd_store *s, struct kd_api_err *e)
+{
+	const struct kd_config *cfg = tr->cfg;
+	struct kd_tables *t;
+
+	t = kd_tables_new(cfg->max_routes, cfg->max_rnodes);
+	if (t == NULL) {
+		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "cannot allocate tables: %s",
+			    rte_strerror(rte_errno));
+		return NULL;
+	}
+	if (ports(tr, t, e) != 0 || vpcs(tr, t, s, e) != 0 || netdevs(tr, t, s, e) != 0 ||
+	    nodes(tr, t, s, e) != 0) {
+		kd_tables_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Objects are built as messages, packed and unpacked, so the store owns them like any other. */
+static enum kd_status
+create_packed(struct kd_api *api, enum kd_kind_id id, const ProtobufCMessage *m,
+	      struct kd_api_err *e)
+{
+	uint8_t buf[8192];
+	size_t n = protobuf_c_message_get_packed_size(m);
+	ProtobufCMessage *obj;
+
+	if (n > sizeof(buf))
+		return kd_api_fail(e, KD_INTERNAL, "object too large");
+	protobuf_c_message_pack(m, buf);
+	obj = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
+	if (obj == NULL)
+		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	return kd_api_create(api, &kd_kinds[id], obj, e);
+}
+
+/* Kubernetes and iproute2 print MACs in lower case; so does the API. */
+static void
+mac_str(const struct rte_ether_addr *mac, char *buf, size_t len)
+{
+	char *p;
+
+	rte_ether_format_addr(buf, (uint16_t)len, mac);
+	for (p = buf; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+static void
+ip_str(rte_be32_t ip, char *buf, size_t len)
+{
+	const uint8_t *b = (const uint8_t *)&ip;
+
+	snprintf(buf, len, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+enum kd_status
+kd_translate_load_config(struct kd_api *api, const struct kd_config *cfg, struct kd_api_err *e)
+{
+	char vpcname[KD_CFG_MAX_VPCS][80];
+	unsigned int i, j;
+	enum kd_status st;
+
+	for (i = 0; i < cfg->n_vpcs; i++) {
+		const struct kd_cfg_vpc *c = &cfg->vpcs[i];
+		PB(Vpc) o = PB_C(VPC__INIT);
+		PB(VpcSpec) s = PB_C(VPC_SPEC__INIT);
+		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
+		char gw[16], mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		ip_str(c->gw_ip, gw, sizeof(gw));
+		mac_str(&c->gw_mac, mac, sizeof(mac));
+		m.name = (char *)(uintptr_t)c->name;
+		s.vni = c->vni;
+		s.gateway_ip = gw;
+		s.gateway_mac = mac;
+		o.metadata = &m;
+		o.spec = &s;
+		snprintf(vpcname[i], sizeof(vpcname[i]), "vpcs/%s", c->name);
+		st = create_packed(api, KD_KIND_VPC, &o.base, e);
+		if (st != KD_OK)
+			return st;
+	}
+	for (i = 0; i < cfg->n_vnics; i++) {
+		const struct kd_cfg_vnic *c = &cfg->vnics[i];
+		PB(Netdev) o = PB_C(NETDEV__INIT);
+		PB(NetdevSpec) s = PB_C(NETDEV_SPEC__INIT);
+		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
+		char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE], pod[160] = "", *ips[1] = { ip };
+		const char *slash = strchr(c->pod, '/');
+
+		ip_str(c->ip, ip, sizeof(ip));
+		mac_str(&c->mac, mac, sizeof(mac));
+		if (slash != NULL)
+			snprintf(pod, sizeof(pod), "namespaces/%.*s/pods/%s",
+				 (int)(slash - c->pod), c->pod, slash + 1);
+		else if (c->pod[0] != '\0')
+			snprintf(pod, sizeof(pod), "namespaces/default/pods/%s", c->pod);
+		m.name = (char *)(uintptr_t)cfg->ports[c->port].name;
+		s.pci_address = (char *)(uintptr_t)c->pci;
+		s.vpc = vpcname[c->vpc];
+		s.mac = mac;
+		s.n_ips = c->ip != 0 ? 1 : 0;
+		s.ips = ips;
+		s.pod = pod;
+		o.metadata = &m;
+		o.spec = &s;
+		st = create_packed(api, KD_KIND_NETDEV, &o.base, e);
+		if (st != KD_OK)
+			return st;
+	}
+	for (i = 0; i < cfg->n_rnodes; i++) {
+		const struct kd_cfg_rnode *c = &cfg->rnodes[i];
+		PB(Node) o = PB_C(NODE__INIT);
+		PB(NodeSpec) s = PB_C(NODE_SPEC__INIT);
+		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
+		char vtep[16], mac[RTE_ETHER_ADDR_FMT_SIZE], cidr[KD_CFG_MAX_CIDRS][24];
+		char *cidrs[KD_CFG_MAX_CIDRS];
+
+		ip_str(c->vtep_ip, vtep, sizeof(vtep));
+		mac_str(&c->inner_mac, mac, sizeof(mac));
+		for (j = 0; j < c->n_cidrs; j++) {
+			ip_str(c->cidrs[j].prefix, cidr[j], sizeof(cidr[j]));
+			snprintf(cidr[j] + strlen(cidr[j]), sizeof(cidr[j]) - strlen(cidr[j]),
+				 "/%u", c->cidrs[j].plen);
+			cidrs[j] = cidr[j];
+		}
+		m.name = (char *)(uintptr_t)c->name;
+		s.vtep_ip = vtep;
+		s.vpc = vpcname[c->vpc];
+		s.mac = mac;
+		s.n_pod_cidrs = c->n_cidrs;
+		s.pod_cidrs = cidrs;
+		o.metadata = &m;
+		o.spec = &s;
+		st = create_packed(api, KD_KIND_NODE, &o.base, e);
+		if (st != KD_OK)
+			return st;
+	}
+	if (cfg->vtep_ip != 0) {
+		PB(Node) o = PB_C(NODE__INIT);
+		PB(NodeSpec) s = PB_C(NODE_SPEC__INIT);
+		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
+		char vtep[16];
+
+		ip_str(cfg->vtep_ip, vtep, sizeof(vtep));
+		m.name = (char *)(uintptr_t)cfg->node_name;
+		s.vtep_ip = vtep;
+		o.metadata = &m;
+		o.spec = &s;
+		st = create_packed(api, KD_KIND_NODE, &o.base, e);
+		if (st != KD_OK)
+			return st;
+	}
+	return KD_OK;
+}
