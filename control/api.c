@@ -186,7 +186,8 @@ decorate(const struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *ob
 			if (strcmp(t->rnode[i].name, o->name) != 0)
 				continue;
 			if (kd_arp_neigh_mac(t->rnode[i].neigh, &mac))
-				rte_ether_format_addr(sb->b, sizeof(sb->b), &mac);
+				snprintf(sb->b, sizeof(sb->b), "%02x:%02x:%02x:%02x:%02x:%02x",
+					 RTE_ETHER_ADDR_BYTES(&mac));
 		}
 		o->status = &sb->node;
 	}
