@@ -168,9 +168,17 @@ api = {{ unix_socket = "{self.sock}"; {self.api_conf} }};
         with open(self.log_path) as f:
             return f.read()
 
-    def wire(self):
+    def restart(self):
+        """Stop and start the daemon; its new taps go back into the same namespaces."""
+        rc = self.stop()
+        self.start_daemon()
+        self.wire(fresh=False)
+        return rc
+
+    def wire(self, fresh=True):
         for p, (ip, mac, _) in {**PODS, **self.spare}.items():
-            self.add_ns(p)
+            if fresh:
+                self.add_ns(p)
             dev = self.ifname(p)
             sh(["ip", "link", "set", dev, "netns", self.ns(p)])
             self.nsx(p, "ip", "link", "set", dev, "address", mac, "mtu", str(POD_MTU), "up")
@@ -178,7 +186,10 @@ api = {{ unix_socket = "{self.sock}"; {self.api_conf} }};
             self.nsx(p, "ip", "route", "add", "default", "via", GW_IP)
         # Remote node: the uplink tap is its underlay NIC, vxlan0 its VTEP.
         up = self.ifname("up")
-        self.add_ns("rn")
+        if fresh:
+            self.add_ns("rn")
+        else:  # the kernel removed the VXLAN device with its lower device
+            self.nsx("rn", "ip", "link", "del", "vxlan0", check=False)
         sh(["ip", "link", "set", up, "netns", self.ns("rn")])
         rn = lambda *c: self.nsx("rn", *c)  # noqa: E731
         rn("sysctl", "-qw", "net.ipv4.ip_forward=1")
@@ -190,6 +201,8 @@ api = {{ unix_socket = "{self.sock}"; {self.api_conf} }};
         rn("bridge", "fdb", "append", GW_MAC, "dev", "vxlan0", "dst", VTEP_IP)
         rn("ip", "neigh", "add", GW_IP, "lladdr", GW_MAC, "dev", "vxlan0", "nud", "permanent")
         rn("ip", "route", "add", "10.244.1.0/24", "via", GW_IP, "dev", "vxlan0", "onlink")
+        if not fresh:
+            return
         # Remote pod behind the remote node.
         self.add_ns("rp")
         rn("ip", "link", "add", "rn0", "mtu", str(POD_MTU), "type", "veth", "peer", "name", "rp0",
