@@ -280,7 +280,8 @@ check_labels(struct vctx *v, const char *field, void *entries, size_t n)
 
 	if (check_count(v, field, n, MAX_LABELS) != 0)
 		return -1;
-	qsort(e, n, sizeof(*e), kv_cmp);
+	if (n > 1)
+		qsort(e, n, sizeof(*e), kv_cmp);
 	for (i = 0; i < n; i++) {
 		size_t s = push(v, ".%s[\"%s\"]", field, e[i]->key);
 

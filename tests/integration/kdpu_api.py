@@ -4,8 +4,10 @@
     api = load()            # modules: api.pb (k8s_pb2), api.grpc, api.health, api.health_grpc
     stub = api.stub(channel)
 """
+import atexit
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,6 +38,7 @@ def load():
     global _cache
     if _cache is None:
         out = tempfile.mkdtemp(prefix="kdpu-stubs-")
+        atexit.register(shutil.rmtree, out, True)
         gen = [sys.executable, "-m", "grpc_tools.protoc", "-I/usr/include",
                "--python_out=" + out, "--grpc_python_out=" + out]
         subprocess.run(gen + ["-I" + PROTO, "k8s.proto"], check=True)
