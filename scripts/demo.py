@@ -10,6 +10,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kdpu_topo as kt  # noqa: E402
 
 
+NETDEV = """\
+apiVersion: kdpu.io/v1alpha1
+kind: Netdev
+metadata: {{name: pod-c}}
+spec: {{pciAddress: "{pci}", vpc: vpcs/default, mac: "{mac}", ips: [{ip}]}}
+"""
+
+
 def step(text):
     print(f"\n\033[1m--- {text}\033[0m", flush=True)
 
@@ -20,7 +28,16 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args()
 
-    node = kt.Node(workers=args.workers, build_dir=args.build_dir)
+    node = kt.Node(workers=args.workers, build_dir=args.build_dir, spare_pods=True)
+    kdpuctl = os.path.join(args.build_dir, "control", "kdpuctl")
+
+    def ctl(*a, stdin=None):
+        print(f"$ kdpuctl {' '.join(a)}")
+        r = subprocess.run([kdpuctl, "-s", node.sock, *a], input=stdin, capture_output=True,
+                           text=True, timeout=30)
+        print(r.stdout + r.stderr, end="")
+        if r.returncode != 0:
+            raise RuntimeError(f"kdpuctl {' '.join(a)} exited {r.returncode}")
     try:
         step(f"starting kdpu-dataplane ({args.workers} worker) on net_tap ports")
         node.start()
@@ -42,6 +59,18 @@ def main():
         print(node.tcp_transfer("rp", "pa", kt.PODS["pa"][0], 4 << 20, port=5002))
         step("TCP, 4 MiB each way: pod-b -> pod-a")
         print(node.tcp_transfer("pb", "pa", kt.PODS["pa"][0], 4 << 20, port=5003))
+        pc_ip, pc_mac, pc_pci = kt.SPARE_PODS["pc"]
+        step(f"pod-c ({pc_ip}) is plugged into vNIC {pc_pci}, but no netdev is provisioned yet")
+        print(node.ping("pc", kt.PODS["pa"][0], count=1, check=False).strip().splitlines()[-1])
+        step("a node agent provisions pod-c through the gRPC API, live (kdpuctl apply)")
+        ctl("apply", "-f", "-", stdin=NETDEV.format(ip=pc_ip, mac=pc_mac, pci=pc_pci))
+        ctl("get", "netdevs")
+        print(node.ping("pc", kt.PODS["pa"][0]))
+        print(node.ping("pc", kt.RPOD_IP))
+        step("deleting the netdev stops pod-c's traffic at once")
+        ctl("delete", "netdev", "pod-c")
+        print(node.ping("pc", kt.PODS["pa"][0], count=1, check=False).strip().splitlines()[-1])
+        ctl("stats")
         step("counters through rte_telemetry (dpdk-telemetry.py -f " + node.prefix + ")")
         for cmd in ("/kdpu/events", "/kdpu/drops"):
             vals = {k: v for k, v in node.tel.query(cmd).items() if v}
