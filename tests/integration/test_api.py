@@ -152,6 +152,30 @@ def test_node_added_live_routes_its_pod_cidr(anode):
         a.DeleteNetdev(pb.DeleteNetdevRequest(name="netdevs/pod-pc"))
 
 
+def test_vpc_added_live_isolates_its_pods(anode):
+    """A VPC created through the API is a separate routing domain at once."""
+    a = anode.api
+    a.CreateVpc(pb.CreateVpcRequest(vpc_id="blue", vpc=pb.Vpc(spec=pb.VpcSpec(
+        vni=200, gateway_ip=kt.GW_IP, pod_cidrs=["10.244.1.0/24"]))))
+    try:
+        a.CreateNetdev(netdev(vpc="vpcs/blue"))
+        with Delta(anode) as d:
+            r = anode.ping("pc", kt.PODS["pa"][0], count=1, check=False)
+        assert " 0 received" in r and d.drop("fwd_no_route") >= 1
+        anode.ping("pc", kt.GW_IP, count=2)   # blue's own gateway answers
+        code, msg = code_of(a.DeleteVpc, pb.DeleteVpcRequest(name="vpcs/blue"))
+        assert code == grpc.StatusCode.FAILED_PRECONDITION and "netdevs/pod-pc" in msg
+        # Moving the netdev back to the default VPC is one Update.
+        moved = a.UpdateNetdev(pb.UpdateNetdevRequest(netdev=pb.Netdev(
+            name="netdevs/pod-pc", spec=pb.NetdevSpec(pci_address=PC_PCI, vpc="vpcs/default",
+                                                      mac=PC_MAC, ips=[PC_IP]))))
+        assert moved.metadata.generation == 2
+        anode.ping("pc", kt.PODS["pa"][0], count=2)
+    finally:
+        a.DeleteNetdev(pb.DeleteNetdevRequest(name="netdevs/pod-pc", allow_missing=True))
+        a.DeleteVpc(pb.DeleteVpcRequest(name="vpcs/blue", allow_missing=True))
+
+
 def test_create_is_idempotent(anode):
     a = anode.api
     req = pb.CreateNamespaceRequest(namespace_id="shop", namespace=pb.Namespace(
