@@ -73,10 +73,11 @@ class Telemetry:
 
 class Node:
     def __init__(self, workers=1, build_dir="build", idle_sleep_us=50, extra_conf="",
-                 spare_pods=False, api_conf=""):
+                 spare_pods=False, api_conf="", eal_args=()):
         self.tag = "k" + secrets.token_hex(2)
         self.spare = SPARE_PODS if spare_pods else {}
         self.api_conf = api_conf
+        self.eal_args = list(eal_args)
         self.sock = f"/run/kdpu/{self.tag}.sock"
         self.prefix = "kdpu" + self.tag
         self.workers = workers
@@ -111,7 +112,8 @@ class Node:
             vnics.append(f'{{ pci = "{pci}"; vpc = "default"; mac = "{mac}"; ip = "{ip}"; '
                          f'pod = "default/{p}"; }}')
         return f"""
-eal = {{ file_prefix = "{self.prefix}"; lcores = "{','.join(lcores)}"; memory_mb = 256; }};
+eal = {{ file_prefix = "{self.prefix}"; lcores = "{','.join(lcores)}"; memory_mb = 256;
+        args = [ {', '.join(f'"{a}"' for a in self.eal_args)} ]; }};
 workers = {{ lcores = [ {', '.join(str(i + 1) for i in range(self.workers))} ];
             idle_sleep_us = {self.idle_sleep_us}; rx_desc = 512; tx_desc = 512; }};
 mempool = {{ mbufs = 8191; }};

@@ -110,7 +110,9 @@ def test_sigint_stops_too():
 
 @pytest.fixture(scope="module")
 def live():
-    n = kt.Node(workers=1, build_dir=BUILD_DIR)
+    # Secondaries (dpdk-dumpcap) map hugepage memory at the primary's addresses; a fixed
+    # base above ASan's shadow keeps that possible when the daemon runs sanitized.
+    n = kt.Node(workers=1, build_dir=BUILD_DIR, eal_args=["--base-virtaddr=0x200000000000"])
     try:
         n.start()
         n.wait_neighbor()
