@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rte_rcu_qsbr's defer queue is still marked experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API 1
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "dataplane/conntrack.h"
+
+/* Key data: record index << 1 | direction. */
+#define DATA(idx, dir) ((void *)(uintptr_t)(((uintptr_t)(idx) << 1) | (dir)))
+#define DATA_IDX(d) ((uint32_t)((uintptr_t)(d) >> 1))
+#define DATA_DIR(d) ((uint8_t)((uintptr_t)(d) & 1))
+
+void
+kd_ct_timeouts_default(struct kd_ct_timeouts *t)
+{
+	/* Linux 6.x nf_conntrack defaults. */
+	static const uint32_t tcp[KD_TCP_STATE_MAX] = {
+		[KD_TCP_NONE] = 0,
+		[KD_TCP_SYN_SENT] = 120,
+		[KD_TCP_SYN_RECV] = 60,
+		[KD_TCP_ESTABLISHED] = 432000,
+		[KD_TCP_FIN_WAIT] = 120,
+		[KD_TCP_CLOSE_WAIT] = 60,
+		[KD_TCP_LAST_ACK] = 30,
+		[KD_TCP_TIME_WAIT] = 120,
+		[KD_TCP_CLOSE] = 10,
+		[KD_TCP_SYN_SENT2] = 120,
+	};
+
+	memcpy(t->tcp, tcp, sizeof(tcp));
+	t->udp_unreplied = 30;
+	t->udp_replied = 120;
+	t->icmp = 30;
+	t->other_unreplied = 600;
+	t->other_replied = 600;
+}
+
+size_t
+kd_ct_memsize(uint32_t capacity)
+{
+	/*
+	 * Records, plus the hash: two keys per record with rte_hash's 25%
+	 * headroom rounded up to buckets of 8 (a 4-byte signature and key index
+	 * per slot), key store entries (key + data pointer), and the free-slot
+	 * rings. An estimate to size hugepages with, not an allocation.
+	 */
+	size_t keys = (size_t)capacity * 2;
+	size_t slots = rte_align64pow2(keys);
+
+	return (size_t)capacity * sizeof(struct kd_ct_conn) + slots * (4 + 4) +
+	       keys * (sizeof(struct kd_ct_key) + sizeof(void *)) + keys * 4 * 2 +
+	       rte_align32pow2(capacity + 1) * sizeof(void *);
+}
+
+/* A deleted record waiting out its grace period: its key slots and its index. */
+struct dead {
+	uint32_t idx;
+	int32_t pos[2];
+};
+
+/* The defer queue's free function: every reader has moved on. Writer lock held. */
+static void
+reclaim(void *p, void *e, unsigned int n)
+{
+	struct kd_ct *ct = p;
+	struct dead *d = e;
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 2; j++)
+			if (d[i].pos[j] >= 0)
+				rte_hash_free_key_with_position(ct->hash, d[i].pos[j]);
+		rte_ring_sp_enqueue(ct->free, (void *)(uintptr_t)d[i].idx);
+	}
+}
+
+static uint64_t
+secs(const struct kd_ct *ct, uint32_t s)
+{
+	return ct->hz * s;
+}
+
+struct kd_ct *
+kd_ct_create(const char *name, uint32_t capacity, const struct kd_ct_timeouts *t,
+	     struct rte_rcu_qsbr *qsbr)
+{
+	struct rte_hash_parameters hp = {
+		.entries = capacity * 2,
+		.key_len = sizeof(struct kd_ct_key),
+		.hash_func = rte_hash_crc,
+		.socket_id = (int)rte_socket_id(),
+		/* Lock-free lookups; writers are serialised by ct->wlock. */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct rte_rcu_qsbr_dq_parameters dp = {
+		.size = capacity,
+		.esize = sizeof(struct dead),
+		.trigger_reclaim_limit = 32,
+		.max_reclaim_size = 64,
+		.free_fn = reclaim,
+		.v = qsbr,
+		.flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
+	};
+	char n[RTE_HASH_NAMESIZE];
+	struct kd_ct *ct;
+	uint32_t i;
+
+	if (capacity == 0 || capacity > (1u << 30) || qsbr == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	ct = rte_zmalloc("kd_ct", sizeof(*ct), RTE_CACHE_LINE_SIZE);
+	if (ct == NULL)
+		goto nomem;
+	ct->capacity = capacity;
+	ct->tmo_s = *t;
+	ct->hz = rte_get_tsc_hz();
+	ct->conn = rte_zmalloc("kd_ct_conn", sizeof(*ct->conn) * capacity, RTE_CACHE_LINE_SIZE);
+	snprintf(n, sizeof(n), "%s_free", name);
+	ct->free = rte_ring_create(n, rte_align32pow2(capacity + 1), (int)rte_socket_id(),
+				   RING_F_EXACT_SZ);
+	hp.name = name;
+	ct->hash = rte_hash_create(&hp);
+	snprintf(n, sizeof(n), "%s_dq", name);
+	dp.name = n;
+	dp.p = ct;
+	ct->dq = rte_rcu_qsbr_dq_create(&dp);
+	if (ct->conn == NULL || ct->free == NULL || ct->hash == NULL || ct->dq == NULL)
+		goto nomem;
+	rte_spinlock_init(&ct->wlock);
+	for (i = 0; i < KD_TCP_STATE_MAX; i++)
+		ct->tmo[i] = secs(ct, t->tcp[i]);
+	ct->tmo[KD_CT_T_UDP_UNREPLIED] = secs(ct, t->udp_unreplied);
+	ct->tmo[KD_CT_T_UDP_REPLIED] = secs(ct, t->udp_replied);
+	ct->tmo[KD_CT_T_ICMP] = secs(ct, t->icmp);
+	ct->tmo[KD_CT_T_OTHER_UNREPLIED] = secs(ct, t->other_unreplied);
+	ct->tmo[KD_CT_T_OTHER_REPLIED] = secs(ct, t->other_replied);
+	for (i = 0; i < capacity; i++) {
+		rte_spinlock_init(&ct->conn[i].lock);
+		rte_ring_enqueue(ct->free, (void *)(uintptr_t)i);
+	}
+	return ct;
+nomem:
+	kd_ct_free(ct);
+	rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+kd_ct_free(struct kd_ct *ct)
+{
+	if (ct == NULL)
+		return;
+	if (ct->dq != NULL)
+		rte_rcu_qsbr_dq_delete(ct->dq);
+	rte_hash_free(ct->hash);
+	rte_ring_free(ct->free);
+	rte_free(ct->conn);
+	rte_free(ct);
+}
+
+uint32_t
+kd_ct_count(const struct kd_ct *ct)
+{
+	return __atomic_load_n(&ct->n_live, __ATOMIC_RELAXED);
+}
+
+void
+kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, unsigned int n,
+		   uint32_t *idx, uint8_t *dir)
+{
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t hits = 0;
+	unsigned int i, done = 0;
+
+	while (done < n) {
+		unsigned int k = RTE_MIN(n - done, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
+
+		rte_hash_lookup_bulk_data(ct->hash, (const void **)(uintptr_t)&keys[done], k, &hits,
+					  data);
+		for (i = 0; i < k; i++) {
+			if (hits & (1ULL << i)) {
+				idx[done + i] = DATA_IDX(data[i]);
+				dir[done + i] = DATA_DIR(data[i]);
+			} else {
+				idx[done + i] = UINT32_MAX;
+			}
+		}
+		done += k;
+	}
+}
+
+static void
+reclaim_locked(struct kd_ct *ct)
+{
+	unsigned int freed = 0, pending = 0, avail = 0;
+
+	rte_rcu_qsbr_dq_reclaim(ct->dq, UINT32_MAX, &freed, &pending, &avail);
+	ct->n_dead = pending;
+}
+
+void
+kd_ct_reclaim(struct kd_ct *ct)
+{
+	if (ct->n_dead == 0 || !rte_spinlock_trylock(&ct->wlock))
+		return;
+	reclaim_locked(ct);
+	rte_spinlock_unlock(&ct->wlock);
+}
+
+int
+kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
+	     uint64_t now)
+{
+	struct kd_ct_key rev;
+	struct kd_ct_conn *c;
+	int32_t pos;
+	void *slot;
+	uint32_t idx;
+	int ret;
+
+	if (reply == NULL) {
+		kd_ct_key_reverse(&rev, key);
+		reply = &rev;
+	}
+	rte_spinlock_lock(&ct->wlock);
+	/* Single writer from here: check-then-add cannot race another insert. */
+	if (rte_hash_lookup(ct->hash, key) >= 0 || rte_hash_lookup(ct->hash, reply) >= 0) {
+		ret = -EEXIST;
+		goto out;
+	}
+	if (rte_ring_sc_dequeue(ct->free, &slot) != 0) {
+		reclaim_locked(ct);
+		if (rte_ring_sc_dequeue(ct->free, &slot) != 0) {
+			ret = -ENOSPC;
+			goto out;
+		}
+	}
+	idx = (uint32_t)(uintptr_t)slot;
+	c = &ct->conn[idx];
+	/* The record is complete before a key makes it visible. */
+	c->key[KD_CT_ORIG] = *key;
+	c->key[KD_CT_REPLY] = *reply;
+	c->created = now;
+	c->pkts[0] = c->pkts[1] = c->bytes[0] = c->bytes[1] = 0;
+	c->policy = 0;
+	c->proto = key->proto;
+	memset(&c->tcp, 0, sizeof(c->tcp));
+	__atomic_store_n(&c->expires, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->flags, 0, __ATOMIC_RELEASE);
+	ret = rte_hash_add_key_data(ct->hash, key, DATA(idx, KD_CT_ORIG));
+	if (ret == 0) {
+		ret = rte_hash_add_key_data(ct->hash, reply, DATA(idx, KD_CT_REPLY));
+		if (ret == 0) {
+			ct->n_live++;
+			ret = (int)idx;
+			goto out;
+		}
+		/* Readers may hold the original key already: it waits out a grace period. */
+		pos = rte_hash_del_key(ct->hash, key);
+		__atomic_store_n(&c->flags, KD_CT_F_DEAD, __ATOMIC_RELEASE);
+		rte_rcu_qsbr_dq_enqueue(ct->dq, &(struct dead){ idx, { pos, -1 } });
+		ct->n_dead++;
+	} else {
+		rte_ring_sp_enqueue(ct->free, slot);
+	}
+out:
+	rte_spinlock_unlock(&ct->wlock);
+	return ret;
+}
+
+static void
+delete_locked(struct kd_ct *ct, uint32_t idx)
+{
+	struct kd_ct_conn *c = &ct->conn[idx];
+	struct dead d = { .idx = idx };
+
+	if (__atomic_fetch_or(&c->flags, KD_CT_F_DEAD, __ATOMIC_ACQ_REL) & KD_CT_F_DEAD)
+		return;
+	d.pos[0] = rte_hash_del_key(ct->hash, &c->key[KD_CT_ORIG]);
+	d.pos[1] = rte_hash_del_key(ct->hash, &c->key[KD_CT_REPLY]);
+	/* Sized for every record, so the queue cannot be full. */
+	rte_rcu_qsbr_dq_enqueue(ct->dq, &d);
+	ct->n_live--;
+	ct->n_dead++;
+}
+
+void
+kd_ct_delete(struct kd_ct *ct, uint32_t idx)
+{
+	rte_spinlock_lock(&ct->wlock);
+	delete_locked(ct, idx);
+	rte_spinlock_unlock(&ct->wlock);
+}
+
+unsigned int
+kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t slice, uint64_t now)
+{
+	unsigned int n = 0;
+	uint32_t i, j = *cursor;
+
+	for (i = 0; i < slice; i++) {
+		struct kd_ct_conn *c = &ct->conn[j];
+
+		if (c->created != 0 && !(__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD) &&
+		    (int64_t)(now - __atomic_load_n(&c->expires, __ATOMIC_RELAXED)) > 0) {
+			if (n == 0)
+				rte_spinlock_lock(&ct->wlock);
+			delete_locked(ct, j);
+			n++;
+		}
+		if (++j == ct->capacity)
+			j = 0;
+	}
+	if (n != 0)
+		rte_spinlock_unlock(&ct->wlock);
+	*cursor = j;
+	kd_ct_reclaim(ct);
+	return n;
+}

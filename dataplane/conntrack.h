@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KDPU_DATAPLANE_CONNTRACK_H
+#define KDPU_DATAPLANE_CONNTRACK_H
+
+/*
+ * Connection tracking. One record per connection in a preallocated array,
+ * reachable from both directions' keys in one rte_hash (lock-free readers,
+ * RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF). The zone (VPC slot) is part of
+ * the key, so equal tuples in different VPCs are different connections.
+ *
+ * Every worker looks up and creates connections. Lookups are lock-free, so
+ * every packet of an established connection is; the writers of the hash
+ * (the first packet of a connection, expiry) serialise on one spinlock, as
+ * rte_hash's own multi-writer mode would. Both
+ * directions of one connection may run on different workers at once: TCP
+ * state moves under a per-record try-lock, and a packet that finds it taken
+ * passes on the state it read (it never waits).
+ *
+ * Aging never stalls a worker: each worker scans a small slice of the record
+ * array once per loop and deletes expired keys. A deleted record and its key
+ * slots go to an RCU defer queue and are reused only after every worker has
+ * reported quiescent, so a lookup in flight never sees a reused record.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include <rte_byteorder.h>
+#include <rte_spinlock.h>
+
+#include "dataplane/ct_tcp.h"
+
+struct rte_hash;
+struct rte_ring;
+struct rte_rcu_qsbr;
+struct rte_rcu_qsbr_dq;
+
+/* Tuple of one direction. ICMP echo: port[0] is the identifier, port[1] 0. */
+struct kd_ct_key {
+	rte_be32_t ip[2];	/* source, destination */
+	rte_be16_t port[2];	/* source, destination */
+	uint8_t proto;
+	uint8_t pad;
+	uint16_t zone;
+} __rte_aligned(4);
+
+enum kd_ct_dir { KD_CT_ORIG = 0, KD_CT_REPLY = 1 };
+
+/* Timeouts, seconds; defaults are Linux's (nf_conntrack_*_timeout_*). */
+struct kd_ct_timeouts {
+	uint32_t tcp[KD_TCP_STATE_MAX];
+	uint32_t udp_unreplied, udp_replied;
+	uint32_t icmp;
+	uint32_t other_unreplied, other_replied;
+};
+
+#define KD_CT_F_REPLIED 0x01	/* a packet went the reply way */
+#define KD_CT_F_DEAD 0x02	/* being deleted; lookups treat it as absent */
+
+struct kd_ct_conn {
+	struct kd_ct_key key[2];	/* original, reply */
+	uint64_t expires;		/* TSC */
+	uint64_t created;		/* TSC */
+	uint64_t pkts[2], bytes[2];
+	uint32_t policy;		/* the rule that allowed it, for display */
+	uint8_t flags;
+	uint8_t proto;
+	uint8_t nkeys;			/* keys in the hash or awaiting reclaim */
+	rte_spinlock_t lock;		/* TCP state only; taken with trylock */
+	struct kd_ct_tcp tcp;
+} __rte_cache_aligned;
+
+/* Timeout slots after the TCP states. */
+enum {
+	KD_CT_T_UDP_UNREPLIED = KD_TCP_STATE_MAX,
+	KD_CT_T_UDP_REPLIED,
+	KD_CT_T_ICMP,
+	KD_CT_T_OTHER_UNREPLIED,
+	KD_CT_T_OTHER_REPLIED,
+	KD_CT_T_MAX,
+};
+
+struct kd_ct {
+	struct rte_hash *hash;		/* key -> record index, two keys per record */
+	struct kd_ct_conn *conn;
+	struct rte_ring *free;		/* free record indices */
+	struct rte_rcu_qsbr_dq *dq;	/* deleted records waiting out a grace period */
+	rte_spinlock_t wlock;		/* hash writers: inserts and deletes */
+	uint32_t n_live, n_dead;	/* written under wlock */
+	uint32_t capacity;
+	uint64_t hz;
+	uint64_t tmo[KD_CT_T_MAX];	/* TSC ticks, see kd_ct_timeout() */
+	struct kd_ct_timeouts tmo_s;
+};
+
+/** How long c lives without another packet, in TSC ticks, given its state. */
+static inline uint64_t
+kd_ct_timeout(const struct kd_ct *ct, const struct kd_ct_conn *c)
+{
+	bool replied = c->flags & KD_CT_F_REPLIED;
+
+	switch (c->proto) {
+	case IPPROTO_TCP:
+		return ct->tmo[c->tcp.state];
+	case IPPROTO_UDP:
+		return ct->tmo[replied ? KD_CT_T_UDP_REPLIED : KD_CT_T_UDP_UNREPLIED];
+	case IPPROTO_ICMP:
+		return ct->tmo[KD_CT_T_ICMP];
+	default:
+		return ct->tmo[replied ? KD_CT_T_OTHER_REPLIED : KD_CT_T_OTHER_UNREPLIED];
+	}
+}
+
+/** Defaults: Linux's. */
+void kd_ct_timeouts_default(struct kd_ct_timeouts *t);
+
+/**
+ * A table for capacity connections; deleted records return after a grace
+ * period of qsbr, on which every worker reports.
+ * NULL with rte_errno set. Control thread, before the workers start.
+ */
+struct kd_ct *kd_ct_create(const char *name, uint32_t capacity, const struct kd_ct_timeouts *t,
+			   struct rte_rcu_qsbr *qsbr);
+void kd_ct_free(struct kd_ct *ct);
+
+/** Bytes of hugepage memory a table of capacity connections takes. */
+size_t kd_ct_memsize(uint32_t capacity);
+
+/** Reverse of a key: the tuple the reply carries. */
+static inline void
+kd_ct_key_reverse(struct kd_ct_key *r, const struct kd_ct_key *k)
+{
+	r->ip[0] = k->ip[1];
+	r->ip[1] = k->ip[0];
+	r->port[0] = k->port[1];
+	r->port[1] = k->port[0];
+	r->proto = k->proto;
+	r->pad = 0;
+	r->zone = k->zone;
+}
+
+/**
+ * Look up n keys at once. For each hit, idx[i] is the record index and
+ * dir[i] the direction the key matched; misses get idx[i] = UINT32_MAX.
+ */
+void kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, unsigned int n,
+			uint32_t *idx, uint8_t *dir);
+
+/**
+ * Insert a connection whose original direction is key (reply: key's
+ * reverse, or reply when not NULL, as after NAT). Returns the record index,
+ * or -ENOSPC when the table is full, -EEXIST when another worker created
+ * it first (look up again), -errno otherwise.
+ */
+int kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
+		 uint64_t now);
+
+/** Delete a record's keys; its slot returns after a grace period. */
+void kd_ct_delete(struct kd_ct *ct, uint32_t idx);
+
+/** Reuse the records whose grace period is over; skipped if another writer is busy. */
+void kd_ct_reclaim(struct kd_ct *ct);
+
+/** Delete expired records among slice records starting at *cursor; returns how many. */
+unsigned int kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t slice, uint64_t now);
+
+/** Number of live connections. */
+uint32_t kd_ct_count(const struct kd_ct *ct);
+
+#endif

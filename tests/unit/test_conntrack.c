@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The connection table on a --no-huge EAL: both directions, zones, capacity, aging, reclaim. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "dataplane/conntrack.h"
+
+static struct rte_rcu_qsbr *qsbr;
+static struct kd_ct_timeouts tmo;
+static unsigned int table_no;
+
+static int
+setup(void **state)
+{
+	char *argv[] = { "test_conntrack", "--no-huge", "--no-pci", "-m", "256", "--no-shconf",
+			 "--log-level=lib.eal:error", "-l", "0" };
+
+	(void)state;
+	if (rte_eal_init(9, argv) < 0)
+		return -1;
+	/* One reader: this thread, standing in for a worker. */
+	qsbr = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
+	if (qsbr == NULL || rte_rcu_qsbr_init(qsbr, 1) != 0)
+		return -1;
+	rte_rcu_qsbr_thread_register(qsbr, 0);
+	rte_rcu_qsbr_thread_online(qsbr, 0);
+	kd_ct_timeouts_default(&tmo);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	rte_rcu_qsbr_thread_offline(qsbr, 0);
+	rte_free(qsbr);
+	rte_eal_cleanup();
+	return 0;
+}
+
+static struct kd_ct *
+table(uint32_t capacity)
+{
+	char name[32];
+	struct kd_ct *ct;
+
+	snprintf(name, sizeof(name), "ct%u", table_no++);
+	ct = kd_ct_create(name, capacity, &tmo, qsbr);
+	assert_non_null(ct);
+	return ct;
+}
+
+static struct kd_ct_key
+key(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t proto, uint16_t zone)
+{
+	struct kd_ct_key k = {
+		.ip = { rte_cpu_to_be_32(src), rte_cpu_to_be_32(dst) },
+		.port = { rte_cpu_to_be_16(sport), rte_cpu_to_be_16(dport) },
+		.proto = proto, .zone = zone,
+	};
+	return k;
+}
+
+static uint32_t
+lookup(struct kd_ct *ct, const struct kd_ct_key *k, uint8_t *dir)
+{
+	const struct kd_ct_key *keys[1] = { k };
+	uint32_t idx;
+	uint8_t d = 0xff;
+
+	kd_ct_lookup_burst(ct, keys, 1, &idx, &d);
+	if (dir != NULL)
+		*dir = d;
+	return idx;
+}
+
+/* The grace period ends when this reader reports quiescent; then records are reused. */
+static void
+quiesce(struct kd_ct *ct)
+{
+	rte_rcu_qsbr_quiescent(qsbr, 0);
+	kd_ct_reclaim(ct);
+}
+
+static void
+test_both_directions_one_record(void **state)
+{
+	struct kd_ct *ct = table(64);
+	struct kd_ct_key k = key(0x0af40a0a, 40000, 0x0af40b0b, 80, IPPROTO_TCP, 1), r;
+	uint8_t dir;
+	int idx;
+
+	(void)state;
+	assert_int_equal(lookup(ct, &k, NULL), UINT32_MAX);
+	idx = kd_ct_insert(ct, &k, NULL, 100);
+	assert_true(idx >= 0);
+	assert_int_equal(lookup(ct, &k, &dir), (uint32_t)idx);
+	assert_int_equal(dir, KD_CT_ORIG);
+	kd_ct_key_reverse(&r, &k);
+	assert_int_equal(lookup(ct, &r, &dir), (uint32_t)idx);
+	assert_int_equal(dir, KD_CT_REPLY);
+	assert_int_equal(kd_ct_count(ct), 1);
+	/* The same tuple again is another worker's race: -EEXIST, nothing leaks. */
+	assert_int_equal(kd_ct_insert(ct, &k, NULL, 100), -EEXIST);
+	assert_int_equal(kd_ct_insert(ct, &r, NULL, 100), -EEXIST);
+	quiesce(ct);
+	assert_int_equal(kd_ct_count(ct), 1);
+	assert_int_equal(rte_ring_count(ct->free), 63);
+	kd_ct_free(ct);
+}
+
+static void
+test_zone_is_part_of_the_key(void **state)
+{
+	struct kd_ct *ct = table(64);
+	struct kd_ct_key a = key(1, 2, 3, 4, IPPROTO_UDP, 1), b = key(1, 2, 3, 4, IPPROTO_UDP, 2);
+	int ia, ib;
+
+	(void)state;
+	ia = kd_ct_insert(ct, &a, NULL, 1);
+	ib = kd_ct_insert(ct, &b, NULL, 1);
+	assert_true(ia >= 0 && ib >= 0 && ia != ib);
+	assert_int_equal(lookup(ct, &a, NULL), (uint32_t)ia);
+	assert_int_equal(lookup(ct, &b, NULL), (uint32_t)ib);
+	kd_ct_free(ct);
+}
+
+static void
+test_nat_reply_key(void **state)
+{
+	struct kd_ct *ct = table(64);
+	/* Client -> VIP, DNATed to an endpoint: the reply comes from the endpoint. */
+	struct kd_ct_key k = key(0x0a000001, 5555, 0x0a600001, 80, IPPROTO_TCP, 0);
+	struct kd_ct_key reply = key(0x0af40205, 8080, 0x0a000001, 5555, IPPROTO_TCP, 0);
+	uint8_t dir;
+	int idx;
+
+	(void)state;
+	idx = kd_ct_insert(ct, &k, &reply, 1);
+	assert_true(idx >= 0);
+	assert_int_equal(lookup(ct, &reply, &dir), (uint32_t)idx);
+	assert_int_equal(dir, KD_CT_REPLY);
+	assert_memory_equal(&ct->conn[idx].key[KD_CT_REPLY], &reply, sizeof(reply));
+	kd_ct_free(ct);
+}
+
+static void
+test_full_table_keeps_existing(void **state)
+{
+	struct kd_ct *ct = table(16);
+	struct kd_ct_key k;
+	uint32_t i;
+	int idx[16];
+
+	(void)state;
+	for (i = 0; i < 16; i++) {
+		k = key(0x0a000000 + i, 1000, 0x0a010000, 53, IPPROTO_UDP, 0);
+		idx[i] = kd_ct_insert(ct, &k, NULL, 1);
+		assert_true(idx[i] >= 0);
+	}
+	k = key(0x0b000000, 1000, 0x0a010000, 53, IPPROTO_UDP, 0);
+	assert_int_equal(kd_ct_insert(ct, &k, NULL, 1), -ENOSPC);
+	for (i = 0; i < 16; i++) {
+		k = key(0x0a000000 + i, 1000, 0x0a010000, 53, IPPROTO_UDP, 0);
+		assert_int_equal(lookup(ct, &k, NULL), (uint32_t)idx[i]);
+	}
+	assert_int_equal(kd_ct_count(ct), 16);
+	/* A deleted record is not reused while a reader may still hold it... */
+	kd_ct_delete(ct, (uint32_t)idx[3]);
+	k = key(0x0b000000, 1000, 0x0a010000, 53, IPPROTO_UDP, 0);
+	assert_int_equal(kd_ct_insert(ct, &k, NULL, 1), -ENOSPC);
+	/* ...and is once the grace period is over. */
+	rte_rcu_qsbr_quiescent(qsbr, 0);
+	assert_int_equal(kd_ct_insert(ct, &k, NULL, 1), idx[3]);
+	kd_ct_free(ct);
+}
+
+static void
+test_aging_and_reclaim(void **state)
+{
+	struct kd_ct *ct = table(256);
+	uint64_t now = 1000000;
+	struct kd_ct_key k;
+	uint32_t i, cursor = 0, freed;
+	int idx;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		k = key(0x0a000000 + i, 1, 0x0a010000, 2, IPPROTO_UDP, 0);
+		idx = kd_ct_insert(ct, &k, NULL, now);
+		assert_true(idx >= 0);
+		/* Even ones expire soon, odd ones late. */
+		ct->conn[idx].expires = now + ((i & 1) ? 1000000 : 10);
+	}
+	/* Small slices: aging is spread over many loops, never one long stall. */
+	freed = 0;
+	for (i = 0; i < 256 / 16; i++)
+		freed += kd_ct_age(ct, &cursor, 16, now + 100);
+	assert_int_equal(freed, 50);
+	assert_int_equal(cursor, 0);
+	for (i = 0; i < 100; i++) {
+		k = key(0x0a000000 + i, 1, 0x0a010000, 2, IPPROTO_UDP, 0);
+		if (i & 1)
+			assert_int_not_equal(lookup(ct, &k, NULL), UINT32_MAX);
+		else
+			assert_int_equal(lookup(ct, &k, NULL), UINT32_MAX);
+	}
+	assert_int_equal(kd_ct_count(ct), 50);
+	/* Slots come back only after a grace period. */
+	assert_int_equal(rte_ring_count(ct->free), 156);
+	quiesce(ct);
+	assert_int_equal(rte_ring_count(ct->free), 206);
+	kd_ct_free(ct);
+}
+
+static void
+test_timeouts_follow_state(void **state)
+{
+	struct kd_ct *ct = table(8);
+	struct kd_ct_key k = key(1, 2, 3, 4, IPPROTO_UDP, 0);
+	int idx = kd_ct_insert(ct, &k, NULL, 1);
+	struct kd_ct_conn *c = &ct->conn[idx];
+	uint64_t hz = rte_get_tsc_hz();
+
+	(void)state;
+	assert_int_equal(kd_ct_timeout(ct, c), 30 * hz);
+	c->flags |= KD_CT_F_REPLIED;
+	assert_int_equal(kd_ct_timeout(ct, c), 120 * hz);
+	c->proto = IPPROTO_TCP;
+	c->tcp.state = KD_TCP_ESTABLISHED;
+	assert_int_equal(kd_ct_timeout(ct, c), 432000 * hz);
+	c->tcp.state = KD_TCP_TIME_WAIT;
+	assert_int_equal(kd_ct_timeout(ct, c), 120 * hz);
+	c->proto = IPPROTO_ICMP;
+	assert_int_equal(kd_ct_timeout(ct, c), 30 * hz);
+	assert_true(kd_ct_memsize(1u << 20) > (1u << 20) * sizeof(struct kd_ct_conn));
+	kd_ct_free(ct);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_both_directions_one_record),
+		cmocka_unit_test(test_zone_is_part_of_the_key),
+		cmocka_unit_test(test_nat_reply_key),
+		cmocka_unit_test(test_full_table_keeps_existing),
+		cmocka_unit_test(test_aging_and_reclaim),
+		cmocka_unit_test(test_timeouts_follow_state),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
