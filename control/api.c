@@ -15,10 +15,13 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 
 #include "control/api.h"
 #include "control/config.h"
 #include "dataplane/arp.h"
+#include "dataplane/conntrack.h"
+#include "dataplane/policy.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
 #include "google/protobuf/empty.pb-c.h"
@@ -625,20 +628,162 @@ do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *
 	return st;
 }
 
-/* Connection tracking arrives with the firewall; until then there are no flows to list. */
+static void
+ip_str(rte_be32_t ip, char *buf, size_t len)
+{
+	const uint8_t *b = (const uint8_t *)&ip;
+
+	snprintf(buf, len, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+static const char *
+flow_state(const struct kd_ct_conn *c)
+{
+	if (c->proto == IPPROTO_TCP)
+		return kd_tcp_state_names[c->tcp.state];
+	return (c->flags & KD_CT_F_REPLIED) ? "REPLIED" : "UNREPLIED";
+}
+
+/* The addresses of a pod, for the pod filter. */
+static int
+pod_ips(const struct kd_api *api, const char *pod, rte_be32_t *ips, int max)
+{
+	const PB(Pod) *p = (const PB(Pod) *)kd_store_get(&api->store, KD_KIND_POD, pod);
+	const struct kd_store_kind *nd = &api->store.kind[KD_KIND_NETDEV];
+	size_t i;
+	int n = 0;
+
+	if (p != NULL && p->status != NULL) {
+		if (p->status->pod_ip[0] != '\0' && n < max &&
+		    kd_config_parse_ipv4(p->status->pod_ip, &ips[n]) == 0)
+			n++;
+		for (i = 0; i < p->status->n_pod_ips && n < max; i++)
+			if (kd_config_parse_ipv4(p->status->pod_ips[i]->ip, &ips[n]) == 0)
+				n++;
+	}
+	for (i = 0; i < nd->n && n < max; i++) {
+		const PB(Netdev) *d = (const PB(Netdev) *)nd->obj[i];
+
+		if (strcmp(d->spec->pod, pod) == 0 && d->spec->n_ips == 1 &&
+		    kd_config_parse_ipv4(d->spec->ips[0], &ips[n]) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * A snapshot of the connection table. Records change under our feet; a
+ * torn read shows a counter one packet stale, which a listing can live with.
+ * The page token is the next record index.
+ */
 static enum kd_status
-do_list_flows(const PB(ListFlowsRequest) *r, uint8_t **out, size_t *len, struct kd_api_err *e)
+do_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8_t **out,
+	      size_t *len, struct kd_api_err *e)
 {
 	PB(ListFlowsResponse) resp = PB_C(LIST_FLOWS_RESPONSE__INIT);
-	char ns[64], id[254];
+	const struct kd_tables *t = kd_tables_get();
+	const struct kd_policy *pol = kd_policy_get();
+	struct kd_ct *ct = api->ct;
+	PB(Flow) *flows = NULL, **fp = NULL;
+	char (*strs)[4][64] = NULL, ns[64], id[254], next[16] = "";
+	rte_be32_t ips[8];
+	int n_ips = 0, size = r->page_size == 0 ? PAGE_DEFAULT : RTE_MIN(r->page_size, PAGE_MAX);
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+	uint32_t i, start = 0, j, n = 0;
+	enum kd_status st;
+	char *end;
 
 	if (r->page_size < 0)
 		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", r->page_size);
-	if (r->pod[0] != '\0' &&
-	    kd_name_parse(&kd_kinds[KD_KIND_POD], r->pod, ns, sizeof(ns), id, sizeof(id)) != 0)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT,
-				   "pod: \"%s\" is not namespaces/{namespace}/pods/{pod}", r->pod);
-	return pack(&resp.base, out, len, e);
+	if (r->pod[0] != '\0') {
+		if (kd_name_parse(&kd_kinds[KD_KIND_POD], r->pod, ns, sizeof(ns), id, sizeof(id)) != 0)
+			return kd_api_fail(e, KD_INVALID_ARGUMENT,
+					   "pod: \"%s\" is not namespaces/{namespace}/pods/{pod}",
+					   r->pod);
+		n_ips = pod_ips(api, r->pod, ips, (int)RTE_DIM(ips));
+		if (n_ips == 0)
+			return kd_api_fail(e, KD_NOT_FOUND, "pod: %s has no known address", r->pod);
+	}
+	if (r->state[0] != '\0') {
+		bool known = strcmp(r->state, "REPLIED") == 0 || strcmp(r->state, "UNREPLIED") == 0;
+
+		for (i = 0; i < KD_TCP_STATE_MAX; i++)
+			known |= strcmp(r->state, kd_tcp_state_names[i]) == 0;
+		if (!known)
+			return kd_api_fail(e, KD_INVALID_ARGUMENT,
+					   "state: \"%s\" is not a TCP state (ESTABLISHED, TIME_WAIT, "
+					   "...), REPLIED or UNREPLIED", r->state);
+	}
+	if (r->page_token[0] != '\0') {
+		start = (uint32_t)strtoul(r->page_token, &end, 10);
+		if (*end != '\0' || ct == NULL || start >= ct->capacity)
+			return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_token: \"%s\" is not valid",
+					   r->page_token);
+	}
+	if (ct != NULL) {
+		flows = calloc((size_t)size, sizeof(*flows));
+		fp = calloc((size_t)size, sizeof(*fp));
+		strs = calloc((size_t)size, sizeof(*strs));
+		if (flows == NULL || fp == NULL || strs == NULL) {
+			st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+			goto out;
+		}
+		for (i = start; i < ct->capacity; i++) {
+			const struct kd_ct_conn *c = &ct->conn[i];
+			const struct kd_ct_key *k = &c->key[KD_CT_ORIG];
+			PB(Flow) *f;
+			bool match = n_ips == 0;
+
+			if (c->created == 0 || (__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) &
+						KD_CT_F_DEAD))
+				continue;
+			for (j = 0; j < (uint32_t)n_ips; j++)
+				match |= k->ip[0] == ips[j] || k->ip[1] == ips[j] ||
+					 c->key[KD_CT_REPLY].ip[0] == ips[j];
+			if (!match || (r->state[0] != '\0' && strcmp(flow_state(c), r->state) != 0))
+				continue;
+			if (n == (uint32_t)size) {
+				snprintf(next, sizeof(next), "%u", i);
+				break;
+			}
+			f = &flows[n];
+			PB_FN(flow__init)(f);
+			snprintf(strs[n][0], 64, "%u", i);
+			f->name = strs[n][0];
+			f->vpc = (char *)(t != NULL && k->zone < KD_MAX_VPCS ? t->vpc[k->zone].name : "");
+			f->protocol = k->proto == IPPROTO_TCP ? PB_C(PROTOCOL__PROTOCOL_TCP) :
+				      k->proto == IPPROTO_UDP ? PB_C(PROTOCOL__PROTOCOL_UDP) :
+				      k->proto == IPPROTO_SCTP ? PB_C(PROTOCOL__PROTOCOL_SCTP) :
+				      PB_C(PROTOCOL__PROTOCOL_UNSPECIFIED);
+			f->ip_protocol = k->proto;
+			ip_str(k->ip[0], strs[n][1], 64);
+			ip_str(k->ip[1], strs[n][2], 64);
+			f->src_ip = strs[n][1];
+			f->dst_ip = strs[n][2];
+			f->src_port = rte_be_to_cpu_16(k->port[0]);
+			f->dst_port = rte_be_to_cpu_16(k->port[1]);
+			f->state = (char *)(uintptr_t)flow_state(c);
+			f->packets = c->pkts[0] + c->pkts[1];
+			f->bytes = c->bytes[0] + c->bytes[1];
+			f->reply_packets = c->pkts[1];
+			f->age_ms = (now - c->created) * 1000 / hz;
+			snprintf(strs[n][3], 64, "%s",
+				 c->policy == 0 ? "" :
+				 pol != NULL && c->policy <= pol->n_policies ?
+				 pol->policy_name[c->policy - 1] : "(changed)");
+			f->policy = strs[n][3];
+			fp[n++] = f;
+		}
+	}
+	resp.n_flows = n;
+	resp.flows = fp;
+	resp.next_page_token = next;
+	st = pack(&resp.base, out, len, e);
+out:
+	free(flows);
+	free(fp);
+	free(strs);
+	return st;
 }
 
 enum kd_status
@@ -672,7 +817,7 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 	}
 	if (k == NULL) {
 		st = d == &PB_DESC(list_flows_request) ?
-			     do_list_flows((PB(ListFlowsRequest) *)req, resp, resp_len, e) :
+			     do_list_flows(api, (PB(ListFlowsRequest) *)req, resp, resp_len, e) :
 			     do_get_stats(api, resp, resp_len, e);
 		goto done;
 	}

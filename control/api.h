@@ -20,6 +20,7 @@
 #include "control/store.h"
 
 struct kd_config;
+struct kd_ct;
 struct kd_stats;
 struct kd_tables;
 
@@ -53,6 +54,7 @@ struct kd_api {
 	const struct kd_config *cfg;	/* vNIC ports for Netdev checks, the local VTEP */
 	const uint16_t *port_ids;	/* ethdev id of cfg->ports[i] */
 	const struct kd_stats *stats;	/* per worker, for GetStats; may be NULL */
+	struct kd_ct *ct;		/* for ListFlows; may be NULL */
 	unsigned int n_workers;
 	kd_api_build_fn build;
 	kd_api_publish_fn publish;

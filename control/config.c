@@ -22,6 +22,7 @@
 #define DEF_MAX_ROUTES 65536
 #define DEF_MAX_RNODES 1024
 #define DEF_ARP_REFRESH 30
+#define DEF_CT_CAPACITY 262144
 #define DEF_API_SOCKET "/run/kdpu/kdpu.sock"
 #define DEF_API_MAX_KB 4096
 
@@ -638,6 +639,52 @@ load_rnodes(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 	return 0;
 }
 
+static int
+load_conntrack(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
+{
+	static const char *const keys[] = { "capacity", "timeouts", NULL };
+	/* Linux's sysctl names without the nf_conntrack_ prefix and _timeout. */
+	static const struct { const char *key; int tcp_state; } tmo[] = {
+		{ "tcp_syn_sent", KD_TCP_SYN_SENT }, { "tcp_syn_recv", KD_TCP_SYN_RECV },
+		{ "tcp_established", KD_TCP_ESTABLISHED }, { "tcp_fin_wait", KD_TCP_FIN_WAIT },
+		{ "tcp_close_wait", KD_TCP_CLOSE_WAIT }, { "tcp_last_ack", KD_TCP_LAST_ACK },
+		{ "tcp_time_wait", KD_TCP_TIME_WAIT }, { "tcp_close", KD_TCP_CLOSE },
+		{ "udp", -1 }, { "udp_stream", -2 }, { "icmp", -3 }, { "generic", -4 },
+	};
+	static const char *const tkeys[] = { "tcp_syn_sent", "tcp_syn_recv", "tcp_established",
+					     "tcp_fin_wait", "tcp_close_wait", "tcp_last_ack",
+					     "tcp_time_wait", "tcp_close", "udp", "udp_stream",
+					     "icmp", "generic", NULL };
+	const config_setting_t *g = config_setting_get_member(root, "conntrack");
+	const config_setting_t *t = g != NULL ? config_setting_get_member(g, "timeouts") : NULL;
+	struct kd_ct_timeouts *o = &cfg->ct_timeouts;
+	unsigned int i;
+
+	kd_ct_timeouts_default(o);
+	if (g != NULL && check_keys(c, g, keys) < 0)
+		return -1;
+	if (GET_UINT(c, g, "capacity", 1024, 1u << 26, DEF_CT_CAPACITY, cfg->ct_capacity) < 0)
+		return -1;
+	if (t == NULL)
+		return 0;
+	if (!config_setting_is_group(t))
+		return fail(c, t, NULL, "expected a group { ... }");
+	if (check_keys(c, t, tkeys) < 0)
+		return -1;
+	for (i = 0; i < RTE_DIM(tmo); i++) {
+		uint32_t *dst = tmo[i].tcp_state >= 0 ? &o->tcp[tmo[i].tcp_state] :
+				tmo[i].tcp_state == -1 ? &o->udp_unreplied :
+				tmo[i].tcp_state == -2 ? &o->udp_replied :
+				tmo[i].tcp_state == -3 ? &o->icmp : &o->other_unreplied;
+
+		if (GET_UINT(c, t, tmo[i].key, 1, 30 * 86400, *dst, *dst) < 0)
+			return -1;
+	}
+	o->tcp[KD_TCP_SYN_SENT2] = o->tcp[KD_TCP_SYN_SENT];
+	o->other_replied = o->other_unreplied;
+	return 0;
+}
+
 static bool
 is_loopback(const char *hostport)
 {
@@ -710,7 +757,8 @@ int
 kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN])
 {
 	static const char *const top[] = { "eal", "workers", "mempool", "tables", "node", "ports",
-					   "vpcs", "vnics", "remote_nodes", "api", NULL };
+					   "vpcs", "vnics", "remote_nodes", "api", "conntrack",
+					   NULL };
 	struct ctx c = { .path = path, .err = err };
 	const config_setting_t *root;
 	config_t lc;
@@ -741,7 +789,7 @@ kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN]
 		uplink |= cfg->ports[i].role == KD_CFG_ROLE_UPLINK;
 	if (load_node(&c, root, cfg, uplink) < 0 || load_vpcs(&c, root, cfg) < 0 ||
 	    load_vnics(&c, root, cfg) < 0 || load_rnodes(&c, root, cfg) < 0 ||
-	    load_api(&c, root, cfg) < 0)
+	    load_api(&c, root, cfg) < 0 || load_conntrack(&c, root, cfg) < 0)
 		goto out;
 	if (cfg->n_rnodes > 0 && !uplink) {
 		fail(&c, config_setting_get_member(root, "remote_nodes"), NULL,

@@ -19,6 +19,8 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 
+#include "dataplane/conntrack.h"
+
 #define KD_CFG_NAME_LEN 64
 #define KD_CFG_MAX_PORTS 32
 #define KD_CFG_MAX_VPCS 64
@@ -95,6 +97,9 @@ struct kd_config {
 	uint8_t vtep_plen;
 	rte_be32_t gateway_ip;
 	uint32_t arp_refresh_s;
+	/* conntrack */
+	uint32_t ct_capacity;
+	struct kd_ct_timeouts ct_timeouts;
 	/* api */
 	char api_unix_socket[108];
 	char api_listen[128];

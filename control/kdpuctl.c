@@ -398,17 +398,27 @@ cmd_flows(struct ctl *c)
 	} else if (res->n_flows == 0) {
 		fprintf(stderr, "No flows found\n");
 	} else {
-		printf("%-8s %-6s %-21s %-21s %-12s %10s %12s %8s %s\n", "VPC", "PROTO", "SOURCE",
-		       "DESTINATION", "STATE", "PACKETS", "BYTES", "AGE(s)", "POLICY");
+		printf("%-10s %-5s %-21s %-21s %-12s %9s %9s %11s %7s %s\n", "VPC", "PROTO",
+		       "SOURCE", "DESTINATION", "STATE", "PACKETS", "REPLIES", "BYTES", "AGE(s)",
+		       "POLICY");
 		for (i = 0; i < res->n_flows; i++) {
 			const PB(Flow) *f = res->flows[i];
-			char src[32], dst[32];
+			char src[32], dst[32], proto[8];
+			const char *vpc = strncmp(f->vpc, "vpcs/", 5) == 0 ? f->vpc + 5 : f->vpc;
 
+			if (f->ip_protocol == 6 || f->ip_protocol == 17 || f->ip_protocol == 132)
+				snprintf(proto, sizeof(proto), "%s", f->ip_protocol == 6 ? "TCP" :
+					 f->ip_protocol == 17 ? "UDP" : "SCTP");
+			else if (f->ip_protocol == 1)
+				snprintf(proto, sizeof(proto), "ICMP");
+			else
+				snprintf(proto, sizeof(proto), "%u", f->ip_protocol);
 			snprintf(src, sizeof(src), "%s:%u", f->src_ip, f->src_port);
 			snprintf(dst, sizeof(dst), "%s:%u", f->dst_ip, f->dst_port);
-			printf("%-8s %-6d %-21s %-21s %-12s %10" PRIu64 " %12" PRIu64 " %8" PRIu64
-			       " %s\n", f->vpc, f->protocol, src, dst, f->state, f->packets, f->bytes,
-			       f->age_ms / 1000, f->policy);
+			printf("%-10s %-5s %-21s %-21s %-12s %9" PRIu64 " %9" PRIu64 " %11" PRIu64
+			       " %7" PRIu64 " %s\n", vpc, proto, src, dst, f->state, f->packets,
+			       f->reply_packets, f->bytes, f->age_ms / 1000,
+			       f->policy[0] != '\0' ? f->policy : "-");
 		}
 	}
 	protobuf_c_message_free_unpacked(&res->base, NULL);

@@ -21,31 +21,6 @@
 #define DATA_IDX(d) ((uint32_t)((uintptr_t)(d) >> 1))
 #define DATA_DIR(d) ((uint8_t)((uintptr_t)(d) & 1))
 
-void
-kd_ct_timeouts_default(struct kd_ct_timeouts *t)
-{
-	/* Linux 6.x nf_conntrack defaults. */
-	static const uint32_t tcp[KD_TCP_STATE_MAX] = {
-		[KD_TCP_NONE] = 0,
-		[KD_TCP_SYN_SENT] = 120,
-		[KD_TCP_SYN_RECV] = 60,
-		[KD_TCP_ESTABLISHED] = 432000,
-		[KD_TCP_FIN_WAIT] = 120,
-		[KD_TCP_CLOSE_WAIT] = 60,
-		[KD_TCP_LAST_ACK] = 30,
-		[KD_TCP_TIME_WAIT] = 120,
-		[KD_TCP_CLOSE] = 10,
-		[KD_TCP_SYN_SENT2] = 120,
-	};
-
-	memcpy(t->tcp, tcp, sizeof(tcp));
-	t->udp_unreplied = 30;
-	t->udp_replied = 120;
-	t->icmp = 30;
-	t->other_unreplied = 600;
-	t->other_replied = 600;
-}
-
 size_t
 kd_ct_memsize(uint32_t capacity)
 {
@@ -256,6 +231,7 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 	c->created = now;
 	c->pkts[0] = c->pkts[1] = c->bytes[0] = c->bytes[1] = 0;
 	c->policy = 0;
+	c->pgen = 0;
 	c->proto = key->proto;
 	memset(&c->tcp, 0, sizeof(c->tcp));
 	__atomic_store_n(&c->expires, now, __ATOMIC_RELAXED);
@@ -306,10 +282,11 @@ kd_ct_delete(struct kd_ct *ct, uint32_t idx)
 }
 
 unsigned int
-kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t slice, uint64_t now)
+kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t lo, uint32_t hi, uint32_t slice,
+	  uint64_t now)
 {
 	unsigned int n = 0;
-	uint32_t i, j = *cursor;
+	uint32_t i, j = *cursor < lo || *cursor >= hi ? lo : *cursor;
 
 	for (i = 0; i < slice; i++) {
 		struct kd_ct_conn *c = &ct->conn[j];
@@ -321,8 +298,8 @@ kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t slice, uint64_t now)
 			delete_locked(ct, j);
 			n++;
 		}
-		if (++j == ct->capacity)
-			j = 0;
+		if (++j == hi)
+			j = lo;
 	}
 	if (n != 0)
 		rte_spinlock_unlock(&ct->wlock);

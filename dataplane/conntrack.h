@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_spinlock.h>
@@ -63,7 +64,8 @@ struct kd_ct_conn {
 	uint64_t expires;		/* TSC */
 	uint64_t created;		/* TSC */
 	uint64_t pkts[2], bytes[2];
-	uint32_t policy;		/* the rule that allowed it, for display */
+	uint64_t pgen;			/* policy generation it was last judged by */
+	uint32_t policy;		/* the policy that allowed it (0: pod not isolated) */
 	uint8_t flags;
 	uint8_t proto;
 	uint8_t nkeys;			/* keys in the hash or awaiting reclaim */
@@ -113,7 +115,31 @@ kd_ct_timeout(const struct kd_ct *ct, const struct kd_ct_conn *c)
 }
 
 /** Defaults: Linux's. */
-void kd_ct_timeouts_default(struct kd_ct_timeouts *t);
+static inline void
+kd_ct_timeouts_default(struct kd_ct_timeouts *t)
+{
+	/* Linux 6.x nf_conntrack defaults. */
+	static const uint32_t tcp[KD_TCP_STATE_MAX] = {
+		[KD_TCP_NONE] = 0,
+		[KD_TCP_SYN_SENT] = 120,
+		[KD_TCP_SYN_RECV] = 60,
+		[KD_TCP_ESTABLISHED] = 432000,
+		[KD_TCP_FIN_WAIT] = 120,
+		[KD_TCP_CLOSE_WAIT] = 60,
+		[KD_TCP_LAST_ACK] = 30,
+		[KD_TCP_TIME_WAIT] = 120,
+		[KD_TCP_CLOSE] = 10,
+		[KD_TCP_SYN_SENT2] = 120,
+	};
+
+	memcpy(t->tcp, tcp, sizeof(tcp));
+	t->udp_unreplied = 30;
+	t->udp_replied = 120;
+	t->icmp = 30;
+	t->other_unreplied = 600;
+	t->other_replied = 600;
+}
+
 
 /**
  * A table for capacity connections; deleted records return after a grace
@@ -162,8 +188,12 @@ void kd_ct_delete(struct kd_ct *ct, uint32_t idx);
 /** Reuse the records whose grace period is over; skipped if another writer is busy. */
 void kd_ct_reclaim(struct kd_ct *ct);
 
-/** Delete expired records among slice records starting at *cursor; returns how many. */
-unsigned int kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t slice, uint64_t now);
+/**
+ * Delete expired records among the next slice records of [lo, hi) from
+ * *cursor; returns how many. Workers age disjoint ranges.
+ */
+unsigned int kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t lo, uint32_t hi,
+		       uint32_t slice, uint64_t now);
 
 /** Number of live connections. */
 uint32_t kd_ct_count(const struct kd_ct *ct);

@@ -4,6 +4,7 @@
 #include <rte_prefetch.h>
 
 #include "dataplane/arp.h"
+#include "dataplane/firewall.h"
 #include "dataplane/fwd.h"
 #include "dataplane/parse.h"
 #include "dataplane/vxlan.h"
@@ -80,9 +81,11 @@ kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 	struct kd_pkt_meta pm[KD_BURST];
 	struct rte_mbuf *fw[KD_BURST];
 	uint32_t dst[KD_BURST];
-	uint32_t nh[KD_BURST];
+	uint32_t nh[KD_BURST], hop[KD_BURST];
+	struct kd_fw_pkt fp[KD_BURST];
+	uint8_t pass[KD_BURST];
 	enum kd_drop_reason r;
-	uint16_t i, k = 0;
+	uint16_t i, k = 0, nf = 0;
 
 	if (unlikely(!vn->used)) {
 		for (i = 0; i < n; i++)
@@ -128,12 +131,11 @@ drop:
 	if (k == 0)
 		return;
 	rte_lpm_lookup_bulk(vpc->lpm, dst, nh, k);
-	/* Pass 2: route. */
+	/* Pass 2: route; what has a route goes to the firewall with its inner headers intact. */
 	for (i = 0; i < k; i++) {
 		struct rte_mbuf *m = fw[i];
-		struct rte_ipv4_hdr *ip =
-			rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, pm[i].l3_off);
-		uint32_t idx = nh[i] & KD_NH_INDEX_MASK;
+		const struct rte_ipv4_hdr *ip =
+			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm[i].l3_off);
 
 		if (unlikely(!(nh[i] & RTE_LPM_LOOKUP_SUCCESS))) {
 			r = KD_DROP_FWD_NO_ROUTE;
@@ -143,39 +145,64 @@ drop:
 			r = KD_DROP_FWD_TTL;
 			goto drop2;
 		}
-		if (nh[i] & KD_NH_REMOTE) {
+		/* Outer IP = outer UDP/VXLAN + inner Ethernet + inner IP: 50 bytes more. */
+		if ((nh[i] & KD_NH_REMOTE) &&
+		    unlikely(rte_be_to_cpu_16(ip->total_length) + KD_VXLAN_OUTER_LEN >
+			     t->uplink_mtu) &&
+		    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG))) {
+			frag_needed_slow(w, t, m, &pm[i], vpc, port);
+			continue;
+		}
+		fp[nf] = (struct kd_fw_pkt){
+			.m = m, .pm = &pm[i], .zone = vn->vpc, .src_port = port,
+			.dst_port = (nh[i] & KD_NH_REMOTE) ? KD_FW_REMOTE :
+							     (uint16_t)(nh[i] & KD_NH_INDEX_MASK),
+		};
+		hop[nf++] = nh[i];
+		continue;
+drop2:
+		kd_worker_drop(w, m, r);
+	}
+	if (nf == 0)
+		return;
+	if (w->ct != NULL)
+		kd_fw_burst(w, fp, nf, pass);
+	else
+		memset(pass, 1, nf);
+	/* Pass 3: deliver what the firewall let through. */
+	for (i = 0; i < nf; i++) {
+		struct rte_mbuf *m = fp[i].m;
+		const struct kd_pkt_meta *p = fp[i].pm;
+		struct rte_ipv4_hdr *ip;
+		uint32_t idx = hop[i] & KD_NH_INDEX_MASK;
+
+		if (!pass[i])
+			continue;
+		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, p->l3_off);
+		if (hop[i] & KD_NH_REMOTE) {
 			const struct kd_rnode *rn = &t->rnode[idx];
-			uint32_t hash = kd_parse_flow_hash(m, &pm[i]);
-			uint32_t frame = (uint32_t)pm[i].l3_off + rte_be_to_cpu_16(ip->total_length);
+			uint32_t hash = kd_parse_flow_hash(m, p);
+			uint32_t frame = (uint32_t)p->l3_off + rte_be_to_cpu_16(ip->total_length);
 
-			/* Outer IP = outer UDP/VXLAN + inner Ethernet + inner IP: 50 bytes more. */
-			if (unlikely(rte_be_to_cpu_16(ip->total_length) + KD_VXLAN_OUTER_LEN >
-				     t->uplink_mtu) &&
-			    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG))) {
-				frag_needed_slow(w, t, m, &pm[i], vpc, port);
-				continue;
-			}
 			kd_ipv4_dec_ttl(ip);
-
 			/* Ethernet padding would otherwise ride inside the tunnel. */
 			if (rte_pktmbuf_pkt_len(m) > frame)
 				rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame));
-			kd_fwd_set_l2(m, pm[i].l3_off, &rn->inner_mac, &vpc->gw_mac);
+			kd_fwd_set_l2(m, p->l3_off, &rn->inner_mac, &vpc->gw_mac);
 			r = kd_vxlan_encap(t, rn, m, vpc->vni, hash);
-			if (unlikely(r != KD_PARSE_OK))
-				goto drop2;
+			if (unlikely(r != KD_PARSE_OK)) {
+				kd_worker_drop(w, m, r);
+				continue;
+			}
 			w->st->event[KD_EV_VXLAN_ENCAP]++;
 			kd_worker_tx(w, t->uplink_port, m);
 		} else {
 			const struct kd_vnic *dvn = &t->vnic[idx];
 
 			kd_ipv4_dec_ttl(ip);
-			kd_fwd_set_l2(m, pm[i].l3_off, &dvn->mac, &vpc->gw_mac);
+			kd_fwd_set_l2(m, p->l3_off, &dvn->mac, &vpc->gw_mac);
 			w->st->event[KD_EV_FWD_LOCAL]++;
 			kd_worker_tx(w, (uint16_t)idx, m);
 		}
-		continue;
-drop2:
-		kd_worker_drop(w, m, r);
 	}
 }

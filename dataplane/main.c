@@ -32,6 +32,7 @@
 #include "control/grpc_server.h"
 #include "control/translate.h"
 #include "dataplane/arp.h"
+#include "dataplane/conntrack.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
 #include "dataplane/worker.h"
@@ -55,6 +56,7 @@ struct daemon {
 	struct kd_api api;
 	struct kd_translate tr;
 	struct kd_grpc_server *grpc;
+	struct kd_ct *ct;
 };
 
 static void
@@ -188,6 +190,11 @@ launch_workers(struct daemon *d)
 		w->st = &d->stats[i];
 		w->idle_sleep_us = cfg->idle_sleep_us;
 		w->ctl_tx = i == 0 ? d->ctl_tx : NULL;
+		/* Each worker ages its own share of the connection table. */
+		w->ct = d->ct;
+		w->ct_lo = (uint32_t)((uint64_t)cfg->ct_capacity * i / cfg->n_workers);
+		w->ct_hi = (uint32_t)((uint64_t)cfg->ct_capacity * (i + 1) / cfg->n_workers);
+		w->ct_cursor = w->ct_lo;
 		for (p = 0; p < cfg->n_ports; p++)
 			w->ports[w->n_ports++] = d->port_ids[p];
 	}
@@ -241,6 +248,7 @@ provision(struct daemon *d)
 	d->api.port_ids = d->port_ids;
 	d->api.n_workers = d->cfg.n_workers;
 	d->api.cb_arg = d;
+	d->api.ct = d->ct;
 	if (kd_translate_load_config(&d->api, &d->cfg, &e) == KD_OK) {
 		d->api.build = build_tables;
 		d->api.publish = publish_tables;
@@ -418,6 +426,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "kdpu-dataplane: cannot allocate tables\n");
 		goto out;
 	}
+	d.ct = kd_ct_create("kd_ct", d.cfg.ct_capacity, &d.cfg.ct_timeouts, kd_tables_qsbr());
+	if (d.ct == NULL) {
+		fprintf(stderr, "kdpu-dataplane: conntrack.capacity %u: cannot allocate %zu MiB: %s\n",
+			d.cfg.ct_capacity, kd_ct_memsize(d.cfg.ct_capacity) >> 20,
+			rte_strerror(rte_errno));
+		goto out;
+	}
 	if (setup_ports(&d) != 0)
 		goto out;
 	if (provision(&d) != 0)
@@ -452,6 +467,7 @@ out:
 	for (i = 0; i < d.n_ports_up; i++)
 		kd_port_close(d.port_ids[i]);
 	kd_api_fini(&d.api);
+	kd_ct_free(d.ct);
 	kd_tables_fini();
 	kd_arp_fini();
 	if (d.ctl_tx != NULL) {

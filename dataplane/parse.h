@@ -109,6 +109,9 @@ kd_parse_ipv4(const struct rte_mbuf *m, struct kd_pkt_meta *pm, bool verify_csum
 	case IPPROTO_ICMP:
 		need = 8;
 		break;
+	case IPPROTO_SCTP:
+		need = 12;	/* common header: ports, tag, checksum */
+		break;
 	default:
 		need = 0;
 		break;

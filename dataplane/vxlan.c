@@ -7,6 +7,7 @@
 
 #include "dataplane/arp.h"
 #include "dataplane/fwd.h"
+#include "dataplane/firewall.h"
 #include "dataplane/vxlan.h"
 
 #define VXLAN_FLAG_I 0x08000000u
@@ -53,17 +54,24 @@ kd_vxlan_decap(struct rte_mbuf *m, uint16_t inner_l2_off)
 	return true;
 }
 
+/* A decapsulation waiting for the firewall: inner headers still in place. */
+struct decap {
+	struct kd_pkt_meta pm;
+	uint16_t out;
+	uint16_t vpc;
+};
+
 /* The VXLAN header is at l4_off + 8; route the inner packet to a local vNIC. */
 static __rte_always_inline enum kd_drop_reason
-decap_one(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
-	  const struct kd_pkt_meta *opm, uint32_t *last_vni, int *last_vpc, uint16_t *out_port)
+decap_one(const struct kd_tables *t, struct rte_mbuf *m, const struct kd_pkt_meta *opm,
+	  uint32_t *last_vni, int *last_vpc, struct decap *d)
 {
 	uint16_t vx_off = (uint16_t)(opm->l4_off + sizeof(struct rte_udp_hdr));
 	const struct rte_vxlan_hdr *vx;
 	const struct kd_vnic *vn;
 	const struct kd_vpc *vpc;
 	struct rte_ipv4_hdr *ip;
-	struct kd_pkt_meta pm;
+	struct kd_pkt_meta *pm = &d->pm;
 	enum kd_drop_reason r;
 	uint32_t vni, nh;
 	int vpc_idx;
@@ -91,15 +99,15 @@ decap_one(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
 	if (unlikely(vpc_idx < 0))
 		return KD_DROP_VXLAN_UNKNOWN_VNI;
 	vpc = &t->vpc[vpc_idx];
-	r = kd_parse_l2(m, (uint16_t)(vx_off + sizeof(*vx)), &pm);
+	r = kd_parse_l2(m, (uint16_t)(vx_off + sizeof(*vx)), pm);
 	if (unlikely(r != KD_PARSE_OK))
 		return r;
-	if (unlikely(pm.ether_type != RTE_ETHER_TYPE_IPV4))
+	if (unlikely(pm->ether_type != RTE_ETHER_TYPE_IPV4))
 		return KD_DROP_PARSE_ETHERTYPE;
-	r = kd_parse_ipv4(m, &pm, true);
+	r = kd_parse_ipv4(m, pm, true);
 	if (unlikely(r != KD_PARSE_OK))
 		return r;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, pm.l3_off);
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, pm->l3_off);
 	if (rte_lpm_lookup(vpc->lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) != 0 ||
 	    (nh & KD_NH_REMOTE))
 		return KD_DROP_VXLAN_NO_LOCAL_DEST;
@@ -108,11 +116,22 @@ decap_one(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
 		return KD_DROP_VXLAN_NO_LOCAL_DEST;
 	if (unlikely(ip->time_to_live <= 1))
 		return KD_DROP_FWD_TTL;
-	kd_ipv4_dec_ttl(ip);
-	kd_fwd_set_l2(m, pm.l3_off, &vn->mac, &vpc->gw_mac);
-	w->st->event[KD_EV_VXLAN_DECAP]++;
-	*out_port = (uint16_t)nh;
+	d->out = (uint16_t)nh;
+	d->vpc = (uint16_t)vpc_idx;
 	return KD_PARSE_OK;
+}
+
+/* After the firewall: strip the outer headers and deliver. */
+static void
+decap_finish(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
+	     const struct decap *d)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, d->pm.l3_off);
+
+	kd_ipv4_dec_ttl(ip);
+	kd_fwd_set_l2(m, d->pm.l3_off, &t->vnic[d->out].mac, &t->vpc[d->vpc].gw_mac);
+	w->st->event[KD_EV_VXLAN_DECAP]++;
+	kd_worker_tx(w, d->out, m);
 }
 
 void
@@ -121,7 +140,10 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 {
 	uint32_t last_vni = UINT32_MAX;
 	int last_vpc = -1;
-	uint16_t i;
+	struct decap dc[KD_BURST];
+	struct kd_fw_pkt fp[KD_BURST];
+	uint8_t pass[KD_BURST];
+	uint16_t i, nd = 0;
 
 	for (i = 0; i < PREFETCH_AHEAD && i < n; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -160,8 +182,16 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 		}
 		udp = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, pm.l4_off);
 		if (likely(pm.l4_proto == IPPROTO_UDP &&
-			   udp->dst_port == rte_cpu_to_be_16(RTE_VXLAN_DEFAULT_PORT)))
-			r = decap_one(w, t, m, &pm, &last_vni, &last_vpc, &out);
+			   udp->dst_port == rte_cpu_to_be_16(RTE_VXLAN_DEFAULT_PORT))) {
+			r = decap_one(t, m, &pm, &last_vni, &last_vpc, &dc[nd]);
+			if (unlikely(r != KD_PARSE_OK))
+				goto drop;
+			fp[nd] = (struct kd_fw_pkt){ .m = m, .pm = &dc[nd].pm, .zone = dc[nd].vpc,
+						     .src_port = KD_FW_REMOTE,
+						     .dst_port = dc[nd].out };
+			nd++;
+			continue;
+		}
 		else
 			r = kd_arp_icmp_echo_slow(w->st, m, &pm, &t->uplink_mac);
 done:
@@ -176,4 +206,13 @@ done:
 drop:
 		kd_worker_drop(w, m, r);
 	}
+	if (nd == 0)
+		return;
+	if (w->ct != NULL)
+		kd_fw_burst(w, fp, nd, pass);
+	else
+		memset(pass, 1, nd);
+	for (i = 0; i < nd; i++)
+		if (pass[i])
+			decap_finish(w, t, fp[i].m, &dc[i]);
 }

@@ -7,6 +7,7 @@
 #include "dataplane/fwd.h"
 #include "dataplane/tables.h"
 #include "dataplane/vxlan.h"
+#include "dataplane/firewall.h"
 #include "dataplane/worker.h"
 
 /* Empty polls in a row before an idle worker starts to sleep. */
@@ -116,6 +117,7 @@ kd_worker_main(void *arg)
 		}
 		if (w->ctl_tx != NULL)
 			drain_ctl_tx(w);
+		kd_fw_age(w, start);
 		rte_rcu_qsbr_quiescent(q, w->id);
 		if (got != 0) {
 			w->st->busy_tsc += rte_rdtsc() - start;

@@ -23,6 +23,7 @@
 #define KD_BURST 32
 
 struct rte_ring;
+struct kd_ct;
 
 struct kd_txbuf {
 	uint16_t n;
@@ -37,6 +38,8 @@ struct kd_worker {
 	uint32_t idle_sleep_us;		/* 0: poll without ever sleeping */
 	struct kd_stats *st;
 	struct rte_ring *ctl_tx;	/* worker 0 only */
+	struct kd_ct *ct;		/* shared connection table */
+	uint32_t ct_lo, ct_hi, ct_cursor;	/* this worker's aging range */
 	uint16_t n_dirty;
 	uint16_t dirty[RTE_MAX_ETHPORTS];
 	uint16_t n_drop;

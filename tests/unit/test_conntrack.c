@@ -206,7 +206,7 @@ test_aging_and_reclaim(void **state)
 	/* Small slices: aging is spread over many loops, never one long stall. */
 	freed = 0;
 	for (i = 0; i < 256 / 16; i++)
-		freed += kd_ct_age(ct, &cursor, 16, now + 100);
+		freed += kd_ct_age(ct, &cursor, 0, 256, 16, now + 100);
 	assert_int_equal(freed, 50);
 	assert_int_equal(cursor, 0);
 	for (i = 0; i < 100; i++) {

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <rte_cycles.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include "dataplane/conntrack.h"
+#include "dataplane/firewall.h"
+#include "dataplane/policy.h"
+
+struct kd_policy *kd_policy_live;
+
+#define AGE_SLICE 64
+
+/* What the key builder learned about a packet. */
+enum kind { K_TRACK, K_UNTRACKED, K_RELATED };
+
+static __rte_always_inline enum kind
+build_key(const struct kd_fw_pkt *p, struct kd_ct_key *k)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, p->pm->l3_off);
+	const uint8_t *l4 = rte_pktmbuf_mtod_offset(p->m, const uint8_t *, p->pm->l4_off);
+
+	k->ip[0] = ip->src_addr;
+	k->ip[1] = ip->dst_addr;
+	k->port[0] = k->port[1] = 0;
+	k->proto = ip->next_proto_id;
+	k->pad = 0;
+	k->zone = p->zone;
+	if (unlikely(p->pm->is_frag))
+		return K_UNTRACKED;
+	switch (k->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		memcpy(k->port, l4, 4);
+		return K_TRACK;
+	case IPPROTO_ICMP: {
+		const struct rte_icmp_hdr *ic = (const struct rte_icmp_hdr *)l4;
+
+		/* Request and reply keys mirror each other: (id, 0) one way, (0, id) back. */
+		if (ic->icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
+			k->port[0] = ic->icmp_ident;
+		else if (ic->icmp_type == RTE_IP_ICMP_ECHO_REPLY)
+			k->port[1] = ic->icmp_ident;
+		else if (ic->icmp_type == 3 || ic->icmp_type == 11 || ic->icmp_type == 12)
+			return K_RELATED;
+		return K_TRACK;
+	}
+	default:
+		return K_TRACK;
+	}
+}
+
+/*
+ * An ICMP error passes if it is about a connection we track: its quoted
+ * header, read backwards, is that connection's reply-direction key.
+ */
+static bool
+related_known(struct kd_ct *ct, const struct kd_fw_pkt *p)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, p->pm->l3_off);
+	uint32_t end = (uint32_t)p->pm->l3_off + rte_be_to_cpu_16(ip->total_length);
+	uint32_t q = (uint32_t)p->pm->l4_off + sizeof(struct rte_icmp_hdr);
+	const struct rte_ipv4_hdr *in;
+	struct kd_ct_key k, r;
+	const struct kd_ct_key *kp = &r;
+	uint32_t idx;
+	uint8_t dir;
+	uint16_t ihl;
+
+	if (q + sizeof(*in) > end || q + sizeof(*in) > rte_pktmbuf_data_len(p->m))
+		return false;
+	in = rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, q);
+	ihl = (uint16_t)((in->version_ihl & 0xf) * 4);
+	if (ihl < sizeof(*in) || q + ihl + 4 > end || q + ihl + 4 > rte_pktmbuf_data_len(p->m))
+		return false;
+	k.ip[0] = in->src_addr;
+	k.ip[1] = in->dst_addr;
+	k.proto = in->next_proto_id;
+	k.pad = 0;
+	k.zone = p->zone;
+	k.port[0] = k.port[1] = 0;
+	if (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP || k.proto == IPPROTO_SCTP)
+		memcpy(k.port, (const uint8_t *)in + ihl, 4);
+	/* The quoted packet went the other way: its key is this error's reverse. */
+	kd_ct_key_reverse(&r, &k);
+	kd_ct_lookup_burst(ct, &kp, 1, &idx, &dir);
+	if (idx == UINT32_MAX) {
+		kp = &k;
+		kd_ct_lookup_burst(ct, &kp, 1, &idx, &dir);
+	}
+	return idx != UINT32_MAX;
+}
+
+static void
+tcp_seg(const struct kd_fw_pkt *p, struct kd_tcp_seg *s)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, p->pm->l3_off);
+	const struct rte_tcp_hdr *th =
+		rte_pktmbuf_mtod_offset(p->m, const struct rte_tcp_hdr *, p->pm->l4_off);
+	uint16_t hl = (uint16_t)((th->data_off >> 4) * 4);
+	uint16_t tot = rte_be_to_cpu_16(ip->total_length);
+	uint16_t l4len = (uint16_t)(tot - (p->pm->l4_off - p->pm->l3_off));
+
+	s->seq = rte_be_to_cpu_32(th->sent_seq);
+	s->ack = rte_be_to_cpu_32(th->recv_ack);
+	s->win = rte_be_to_cpu_16(th->rx_win);
+	s->flags = th->tcp_flags;
+	s->payload = l4len > hl ? (uint32_t)(l4len - hl) : 0;
+	s->wscale = 0xff;
+	/* Window scale lives in the SYN's options. */
+	if ((th->tcp_flags & RTE_TCP_SYN_FLAG) && hl > sizeof(*th) &&
+	    p->pm->l4_off + hl <= rte_pktmbuf_data_len(p->m)) {
+		const uint8_t *o = (const uint8_t *)(th + 1), *e = (const uint8_t *)th + hl;
+
+		while (o < e && *o != 0) {
+			if (*o == 1) {
+				o++;
+				continue;
+			}
+			if (o + 1 >= e || o[1] < 2 || o + o[1] > e)
+				break;
+			if (o[0] == 3 && o[1] == 3)
+				s->wscale = o[2];
+			o += o[1];
+		}
+	}
+}
+
+/* Egress of the source pod, then ingress of the destination pod. */
+static uint32_t
+policy_verdict(const struct kd_policy *pol, const struct kd_fw_pkt *p,
+	       const struct kd_ct_key *k, enum kd_drop_reason *why)
+{
+	uint32_t e = KD_POL_OPEN, i = KD_POL_OPEN;
+
+	if (pol == NULL)
+		return KD_POL_OPEN;
+	if (p->src_port != KD_FW_REMOTE)
+		e = kd_policy_check(pol, p->src_port, KD_POL_EGRESS, k->proto, k->ip[1],
+				    k->port[1]);
+	if (e == KD_POL_DENY) {
+		*why = KD_DROP_POLICY_EGRESS;
+		return KD_POL_DENY;
+	}
+	if (p->dst_port != KD_FW_REMOTE)
+		i = kd_policy_check(pol, p->dst_port, KD_POL_INGRESS, k->proto, k->ip[0],
+				    k->port[1]);
+	if (i == KD_POL_DENY) {
+		*why = KD_DROP_POLICY_INGRESS;
+		return KD_POL_DENY;
+	}
+	/* Show the ingress rule when there is one: it names the receiving pod's policy. */
+	return i != KD_POL_OPEN ? i : e;
+}
+
+static __rte_always_inline void
+account(struct kd_ct *ct, struct kd_ct_conn *c, uint8_t dir, const struct rte_mbuf *m,
+	uint64_t now)
+{
+	__atomic_fetch_add(&c->pkts[dir], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->bytes[dir], rte_pktmbuf_pkt_len(m), __ATOMIC_RELAXED);
+	if (dir == KD_CT_REPLY && !(c->flags & KD_CT_F_REPLIED))
+		__atomic_fetch_or(&c->flags, KD_CT_F_REPLIED, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->expires, now + kd_ct_timeout(ct, c), __ATOMIC_RELAXED);
+}
+
+/* A new connection: policy, TCP's first-packet rules, insert. Returns a drop reason or OK. */
+static enum kd_drop_reason
+admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
+      const struct kd_ct_key *k, uint64_t now)
+{
+	struct kd_ct *ct = w->ct;
+	enum kd_drop_reason why = KD_PARSE_OK;
+	struct kd_ct_tcp tcp;
+	struct kd_tcp_seg s;
+	struct kd_ct_conn *c;
+	uint32_t verdict;
+	int idx;
+
+	verdict = policy_verdict(pol, p, k, &why);
+	if (verdict == KD_POL_DENY)
+		return why;
+	if (k->proto == IPPROTO_TCP) {
+		tcp_seg(p, &s);
+		if (!kd_tcp_new(&tcp, &s))
+			return KD_DROP_CT_INVALID;
+	}
+	idx = kd_ct_insert(ct, k, NULL, now);
+	if (unlikely(idx < 0)) {
+		if (idx == -ENOSPC)
+			return KD_DROP_CT_FULL;
+		/* Another worker created it an instant ago; the sender retransmits. */
+		return KD_DROP_CT_RACE;
+	}
+	c = &ct->conn[idx];
+	if (k->proto == IPPROTO_TCP)
+		c->tcp = tcp;
+	c->policy = verdict == KD_POL_OPEN ? 0 : verdict;
+	c->pgen = pol != NULL ? pol->gen : 0;
+	account(ct, c, KD_CT_ORIG, p->m, now);
+	w->st->event[KD_EV_CT_NEW]++;
+	return KD_PARSE_OK;
+}
+
+/* A known connection: re-judge after a policy change, track TCP, count. */
+static enum kd_drop_reason
+established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
+	    uint32_t idx, uint8_t dir, uint64_t now, bool *reopen)
+{
+	struct kd_ct *ct = w->ct;
+	struct kd_ct_conn *c = &ct->conn[idx];
+	uint64_t pgen = pol != NULL ? pol->gen : 0;
+
+	if (unlikely(c->pgen != pgen)) {
+		/* Judged again as if new, in its original direction, once per change. */
+		struct kd_fw_pkt orig = *p;
+		enum kd_drop_reason why;
+
+		if (dir == KD_CT_REPLY) {
+			orig.src_port = p->dst_port;
+			orig.dst_port = p->src_port;
+		}
+		if (policy_verdict(pol, &orig, &c->key[KD_CT_ORIG], &why) == KD_POL_DENY) {
+			kd_ct_delete(ct, idx);
+			return KD_DROP_POLICY_CUT;
+		}
+		c->pgen = pgen;
+	}
+	if (c->proto == IPPROTO_TCP) {
+		struct kd_tcp_seg s;
+		enum kd_tcp_verdict v = KD_TCP_OK;
+
+		tcp_seg(p, &s);
+		/* Both directions may be on two workers at once; neither waits. */
+		if (rte_spinlock_trylock(&c->lock)) {
+			v = kd_tcp_track(&c->tcp, dir, &s);
+			rte_spinlock_unlock(&c->lock);
+		}
+		if (v == KD_TCP_INVALID)
+			return KD_DROP_CT_INVALID;
+		if (v == KD_TCP_NEW) {
+			kd_ct_delete(ct, idx);
+			*reopen = true;
+			return KD_PARSE_OK;
+		}
+	}
+	account(ct, c, dir, p->m, now);
+	return KD_PARSE_OK;
+}
+
+void
+kd_fw_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n, uint8_t *pass)
+{
+	const struct kd_policy *pol = kd_policy_get();
+	struct kd_ct *ct = w->ct;
+	struct kd_ct_key key[KD_BURST];
+	const struct kd_ct_key *kp[KD_BURST];
+	uint8_t kind[KD_BURST], dir[KD_BURST];
+	uint32_t idx[KD_BURST];
+	uint64_t now = rte_rdtsc();
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		kind[i] = (uint8_t)build_key(&p[i], &key[i]);
+		kp[i] = &key[i];
+	}
+	kd_ct_lookup_burst(ct, kp, n, idx, dir);
+	for (i = 0; i < n; i++) {
+		enum kd_drop_reason r = KD_PARSE_OK;
+		bool reopen = false;
+
+		if (idx[i] != UINT32_MAX &&
+		    !(__atomic_load_n(&ct->conn[idx[i]].flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD)) {
+			r = established(w, pol, &p[i], idx[i], dir[i], now, &reopen);
+			if (reopen) {
+				w->st->event[KD_EV_CT_REOPENED]++;
+				r = admit(w, pol, &p[i], &key[i], now);
+			}
+		} else if (unlikely(kind[i] == K_UNTRACKED)) {
+			enum kd_drop_reason why;
+
+			if (policy_verdict(pol, &p[i], &key[i], &why) != KD_POL_OPEN)
+				r = KD_DROP_CT_FRAGMENT;
+		} else if (unlikely(kind[i] == K_RELATED)) {
+			if (!related_known(ct, &p[i]))
+				r = admit(w, pol, &p[i], &key[i], now);
+		} else {
+			r = admit(w, pol, &p[i], &key[i], now);
+		}
+		pass[i] = r == KD_PARSE_OK;
+		if (r != KD_PARSE_OK)
+			kd_worker_drop(w, p[i].m, r);
+	}
+}
+
+void
+kd_fw_age(struct kd_worker *w, uint64_t now)
+{
+	unsigned int n;
+
+	if (w->ct == NULL)
+		return;
+	n = kd_ct_age(w->ct, &w->ct_cursor, w->ct_lo, w->ct_hi, AGE_SLICE, now);
+	w->st->event[KD_EV_CT_EXPIRED] += n;
+}
