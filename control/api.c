@@ -65,20 +65,48 @@ kd_api_fini(struct kd_api *api)
 static bool
 touches_tables(const struct kd_kind *k)
 {
-	return k->id == KD_KIND_VPC || k->id == KD_KIND_NODE || k->id == KD_KIND_NETDEV;
+	return k == NULL || k->id == KD_KIND_VPC || k->id == KD_KIND_NODE ||
+	       k->id == KD_KIND_NETDEV;
+}
+
+/* Netdevs carry the pod identity of a port; Vpcs carry the node's gateway addresses. */
+static bool
+touches_policy(const struct kd_kind *k)
+{
+	return k == NULL || k->id == KD_KIND_POD || k->id == KD_KIND_NAMESPACE ||
+	       k->id == KD_KIND_NETWORKPOLICY || k->id == KD_KIND_NETDEV || k->id == KD_KIND_VPC;
+}
+
+static bool
+touches(const struct kd_kind *k)
+{
+	return touches_tables(k) || touches_policy(k);
 }
 
 enum kd_status
-kd_api_sync(struct kd_api *api, struct kd_api_err *e)
+kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal, struct kd_api_err *e)
 {
-	struct kd_tables *t;
+	struct kd_tables *t = NULL;
+	struct kd_policy *p = NULL;
 
-	if (api->build == NULL)
-		return KD_OK;
-	t = api->build(api->cb_arg, &api->store, e);
-	if (t == NULL)
-		return e->code;
-	api->publish(api->cb_arg, t);
+	if (api->build != NULL && touches_tables(k)) {
+		t = api->build(api->cb_arg, &api->store, e);
+		if (t == NULL)
+			return e->code;
+	}
+	if (api->build_policy != NULL && touches_policy(k)) {
+		p = api->build_policy(api->cb_arg, &api->store, e);
+		if (p == NULL) {
+			kd_tables_free(t);
+			return e->code;
+		}
+	}
+	if (!removal && p != NULL)
+		api->publish_policy(api->cb_arg, p);
+	if (t != NULL)
+		api->publish(api->cb_arg, t);
+	if (removal && p != NULL)
+		api->publish_policy(api->cb_arg, p);
 	return KD_OK;
 }
 
@@ -315,8 +343,8 @@ commit(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj, bool 
 		st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 		goto reject;
 	}
-	if (touches_tables(k)) {
-		st = kd_api_sync(api, e);
+	if (touches(k)) {
+		st = kd_api_sync(api, k, false, e);
 		if (st != KD_OK) {
 			ProtobufCMessage *undo;
 
@@ -499,8 +527,8 @@ do_delete(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 	if (k->id == KD_KIND_VPC && (user = vpc_user(api, name)) != NULL)
 		return kd_api_fail(e, KD_FAILED_PRECONDITION, "%s is used by %s", name, user);
 	obj = kd_store_del(&api->store, k->id, name);
-	if (touches_tables(k)) {
-		st = kd_api_sync(api, e);
+	if (touches(k)) {
+		st = kd_api_sync(api, k, true, e);
 		if (st != KD_OK) {
 			ProtobufCMessage *none;
 
@@ -593,6 +621,10 @@ do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *
 	s.name = (char *)"stats";
 	s.workers = api->n_workers;
 	s.table_generation = t != NULL ? t->gen : 0;
+	s.policy_generation = kd_policy_get() != NULL ? kd_policy_get()->gen : 0;
+	s.policy_acl_builds = api->acl_builds != NULL ? *api->acl_builds : 0;
+	s.connections = api->ct != NULL ? kd_ct_count(api->ct) : 0;
+	s.connection_capacity = api->ct != NULL ? api->ct->capacity : 0;
 	for (i = 0; api->cfg != NULL && i < api->cfg->n_ports; i++) {
 		const struct kd_port_stats *p = &sum->port[api->port_ids[i]];
 

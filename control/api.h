@@ -11,6 +11,7 @@
  * (grpc_server.c) and the unit tests drive it alike. Control thread only.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,7 @@
 
 struct kd_config;
 struct kd_ct;
+struct kd_policy;
 struct kd_stats;
 struct kd_tables;
 
@@ -48,6 +50,10 @@ typedef struct kd_tables *(*kd_api_build_fn)(void *arg, const struct kd_store *s
 					     struct kd_api_err *e);
 /* Publishes a generation built by the build callback. */
 typedef void (*kd_api_publish_fn)(void *arg, struct kd_tables *t);
+/* The same two for compiled NetworkPolicy. */
+typedef struct kd_policy *(*kd_api_build_policy_fn)(void *arg, const struct kd_store *s,
+						    struct kd_api_err *e);
+typedef void (*kd_api_policy_fn)(void *arg, struct kd_policy *p);
 
 struct kd_api {
 	struct kd_store store;
@@ -58,7 +64,10 @@ struct kd_api {
 	unsigned int n_workers;
 	kd_api_build_fn build;
 	kd_api_publish_fn publish;
+	kd_api_build_policy_fn build_policy;
+	kd_api_policy_fn publish_policy;
 	void *cb_arg;
+	const uint64_t *acl_builds;	/* for GetStats; may be NULL */
 	uint64_t n_requests, n_errors;
 };
 
@@ -77,8 +86,14 @@ enum kd_status kd_api_call(struct kd_api *api, const char *method, const uint8_t
 enum kd_status kd_api_create(struct kd_api *api, const struct kd_kind *k,
 			     ProtobufCMessage *obj, struct kd_api_err *e);
 
-/** Rebuilds and publishes the tables from the store. */
-enum kd_status kd_api_sync(struct kd_api *api, struct kd_api_err *e);
+/**
+ * Rebuilds what a change to kind k affects (routing tables, compiled
+ * policy, or both; NULL: everything) and publishes it. Both are built before
+ * either is published; policy goes first unless the change removes
+ * something, so that a pod is never reachable before its policy is live.
+ */
+enum kd_status kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal,
+			   struct kd_api_err *e);
 
 /** Validates and canonicalizes obj of kind k (validate.c); path prefixes messages. */
 enum kd_status kd_validate(const struct kd_api *api, const struct kd_kind *k,

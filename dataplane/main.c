@@ -31,6 +31,7 @@
 #include "control/config.h"
 #include "control/grpc_server.h"
 #include "control/translate.h"
+#include "control/translate_policy.h"
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/stats.h"
@@ -57,6 +58,8 @@ struct daemon {
 	struct kd_translate tr;
 	struct kd_grpc_server *grpc;
 	struct kd_ct *ct;
+	struct kd_polc *polc;
+	uint64_t acl_builds;
 };
 
 static void
@@ -232,6 +235,25 @@ publish_tables(void *arg, struct kd_tables *t)
 	kd_tables_publish(t);
 }
 
+static struct kd_policy *
+build_policy(void *arg, const struct kd_store *s, struct kd_api_err *e)
+{
+	struct daemon *d = arg;
+	struct kd_policy *p = kd_polc_build(d->polc, s, e);
+
+	d->acl_builds = kd_polc_acl_builds(d->polc);
+	return p;
+}
+
+static void
+publish_policy(void *arg, struct kd_policy *p)
+{
+	struct daemon *d = arg;
+
+	kd_polc_publish(d->polc, p);
+}
+
+
 /*
  * The configuration's VPCs, vNICs and nodes become API objects, validated like
  * any request, and the first generation is built from them in one go.
@@ -249,10 +271,18 @@ provision(struct daemon *d)
 	d->api.n_workers = d->cfg.n_workers;
 	d->api.cb_arg = d;
 	d->api.ct = d->ct;
+	d->api.acl_builds = &d->acl_builds;
+	d->polc = kd_polc_create(&d->cfg, d->port_ids);
+	if (d->polc == NULL) {
+		fprintf(stderr, "kdpu-dataplane: out of memory\n");
+		return -1;
+	}
 	if (kd_translate_load_config(&d->api, &d->cfg, &e) == KD_OK) {
 		d->api.build = build_tables;
 		d->api.publish = publish_tables;
-		if (kd_api_sync(&d->api, &e) == KD_OK)
+		d->api.build_policy = build_policy;
+		d->api.publish_policy = publish_policy;
+		if (kd_api_sync(&d->api, NULL, false, &e) == KD_OK)
 			return 0;
 	}
 	fprintf(stderr, "kdpu-dataplane: %s: %s\n", d->cfg.path, e.msg);
@@ -467,6 +497,7 @@ out:
 	for (i = 0; i < d.n_ports_up; i++)
 		kd_port_close(d.port_ids[i]);
 	kd_api_fini(&d.api);
+	kd_polc_free(d.polc);
 	kd_ct_free(d.ct);
 	kd_tables_fini();
 	kd_arp_fini();
