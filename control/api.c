@@ -52,8 +52,7 @@ kd_api_fail(struct kd_api_err *e, enum kd_status code, const char *fmt, ...)
 void
 kd_api_init(struct kd_api *api)
 {
-	memset(&api->store, 0, sizeof(api->store));
-	api->n_requests = api->n_errors = 0;
+	memset(api, 0, sizeof(*api));
 }
 
 void
@@ -766,8 +765,8 @@ do_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8_t *
 			PB(Flow) *f;
 			bool match = n_ips == 0;
 
-			if (c->created == 0 || (__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) &
-						KD_CT_F_DEAD))
+			if ((__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) &
+			     (KD_CT_F_DEAD | KD_CT_F_USED)) != KD_CT_F_USED)
 				continue;
 			for (j = 0; j < (uint32_t)n_ips; j++)
 				match |= k->ip[0] == ips[j] || k->ip[1] == ips[j] ||
@@ -798,7 +797,7 @@ do_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8_t *
 			f->packets = c->pkts[0] + c->pkts[1];
 			f->bytes = c->bytes[0] + c->bytes[1];
 			f->reply_packets = c->pkts[1];
-			f->age_ms = (now - c->created) * 1000 / hz;
+			f->age_ms = (now / hz - c->created) * 1000;
 			snprintf(strs[n][3], 64, "%s",
 				 c->policy == 0 ? "" :
 				 pol != NULL && c->policy <= pol->n_policies ?

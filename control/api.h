@@ -71,6 +71,7 @@ struct kd_api {
 	uint64_t n_requests, n_errors;
 };
 
+/** An empty engine with no callbacks; set the fields after this. */
 void kd_api_init(struct kd_api *api);
 void kd_api_fini(struct kd_api *api);
 

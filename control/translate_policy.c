@@ -425,6 +425,32 @@ subtract(struct rules *out, struct rule base, char *const *except, size_t n_exce
 	return push(out, &base);
 }
 
+static bool
+in_prefix(uint32_t ip, const char *cidr)
+{
+	rte_be32_t net;
+	uint8_t plen;
+	uint32_t mask;
+
+	if (kd_config_parse_cidr(cidr, &net, &plen, false) != 0)
+		return false;
+	mask = plen == 0 ? 0 : ~0u << (32 - plen);
+	return (ip & mask) == (rte_be_to_cpu_32(net) & mask);
+}
+
+static bool
+in_block(const PB(IPBlock) *b, uint32_t ip)
+{
+	size_t i;
+
+	if (!in_prefix(ip, b->cidr))
+		return false;
+	for (i = 0; i < b->n_except; i++)
+		if (in_prefix(ip, b->except[i]))
+			return false;
+	return true;
+}
+
 /* Emit the rules of one peer list x port list, for traffic to or from pod `self`. */
 static int
 emit(struct rules *out, const struct world *w, const char *policy_ns, uint32_t id,
@@ -480,7 +506,22 @@ emit(struct rules *out, const struct world *w, const char *policy_ns, uint32_t i
 				struct rule r = { .id = id };
 				rte_be32_t net;
 
-				/* A named port cannot be resolved on addresses that are not pods. */
+				/* Egress to a named port: the pods inside the block that have it. */
+				if (!ingress && ports[j]->port != NULL &&
+				    ports[j]->port->value_case == PB_C(INT_OR_STRING__VALUE_NAME)) {
+					for (k = 0; k < w->n_pods; k++)
+						for (a = 0; a < w->pods[k].n_ip; a++) {
+							struct rule pr = { .net = w->pods[k].ip[a],
+									   .plen = 32, .id = id };
+
+							if (!in_block(p->ip_block, pr.net) ||
+							    !port_range(ports[j], &w->pods[k], &pr))
+								continue;
+							if ((ret = push(out, &pr)) != 0)
+								return ret;
+						}
+					continue;
+				}
 				if (!port_range(ports[j], ingress ? self : NULL, &r))
 					continue;
 				if (all_protos)

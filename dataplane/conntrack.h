@@ -58,20 +58,21 @@ struct kd_ct_timeouts {
 
 #define KD_CT_F_REPLIED 0x01	/* a packet went the reply way */
 #define KD_CT_F_DEAD 0x02	/* being deleted; lookups treat it as absent */
+#define KD_CT_F_USED 0x04	/* ever inserted (aging skips never-used records) */
 
+/* Two cache lines: the size that decides how many connections fit in a card. */
 struct kd_ct_conn {
 	struct kd_ct_key key[2];	/* original, reply */
 	uint64_t expires;		/* TSC */
-	uint64_t created;		/* TSC */
 	uint64_t pkts[2], bytes[2];
-	uint64_t pgen;			/* policy generation it was last judged by */
+	uint32_t created;		/* seconds of TSC */
+	uint32_t pgen;			/* policy generation it was last judged by */
 	uint32_t policy;		/* the policy that allowed it (0: pod not isolated) */
+	rte_spinlock_t lock;		/* TCP state only; taken with trylock */
 	uint8_t flags;
 	uint8_t proto;
-	uint8_t nkeys;			/* keys in the hash or awaiting reclaim */
-	rte_spinlock_t lock;		/* TCP state only; taken with trylock */
 	struct kd_ct_tcp tcp;
-} __rte_cache_aligned;
+} __rte_aligned(64);
 
 /* Timeout slots after the TCP states. */
 enum {

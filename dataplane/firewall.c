@@ -201,7 +201,7 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 	if (k->proto == IPPROTO_TCP)
 		c->tcp = tcp;
 	c->policy = verdict == KD_POL_OPEN ? 0 : verdict;
-	c->pgen = pol != NULL ? pol->gen : 0;
+	c->pgen = pol != NULL ? (uint32_t)pol->gen : 0;
 	account(ct, c, KD_CT_ORIG, p->m, now);
 	w->st->event[KD_EV_CT_NEW]++;
 	return KD_PARSE_OK;
@@ -214,7 +214,7 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 {
 	struct kd_ct *ct = w->ct;
 	struct kd_ct_conn *c = &ct->conn[idx];
-	uint64_t pgen = pol != NULL ? pol->gen : 0;
+	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
 
 	if (unlikely(c->pgen != pgen)) {
 		/* Judged again as if new, in its original direction, once per change. */

@@ -23,7 +23,7 @@ static unsigned int table_no;
 static int
 setup(void **state)
 {
-	char *argv[] = { "test_conntrack", "--no-huge", "--no-pci", "-m", "256", "--no-shconf",
+	char *argv[] = { "test_conntrack", "--no-huge", "--no-pci", "-m", "1024", "--no-shconf",
 			 "--log-level=lib.eal:error", "-l", "0" };
 
 	(void)state;
@@ -248,6 +248,48 @@ test_timeouts_follow_state(void **state)
 	kd_ct_free(ct);
 }
 
+/*
+ * One million connections: all inserted, all found from both directions,
+ * and the memory they take, measured from the heap (printed for the
+ * benchmarks; the assertion is only that the estimate does not undershoot).
+ */
+static void
+test_one_million(void **state)
+{
+	const uint32_t n = 1u << 20;
+	struct rte_malloc_socket_stats before, after;
+	struct kd_ct_key k, r;
+	struct kd_ct *ct;
+	uint32_t i, found = 0;
+	uint8_t dir;
+
+	(void)state;
+	rte_malloc_get_socket_stats(0, &before);
+	ct = table(n);
+	for (i = 0; i < n; i++) {
+		k = key(0x0a000000 | (i >> 8), (uint16_t)(1024 + (i & 0xff)), 0x0b000001, 443,
+			IPPROTO_TCP, (uint16_t)(i & 7));
+		assert_true(kd_ct_insert(ct, &k, NULL, 1) >= 0);
+	}
+	rte_malloc_get_socket_stats(0, &after);
+	for (i = 0; i < n; i += 97) {
+		k = key(0x0a000000 | (i >> 8), (uint16_t)(1024 + (i & 0xff)), 0x0b000001, 443,
+			IPPROTO_TCP, (uint16_t)(i & 7));
+		kd_ct_key_reverse(&r, &k);
+		found += lookup(ct, &k, &dir) != UINT32_MAX && dir == KD_CT_ORIG &&
+			 lookup(ct, &r, &dir) != UINT32_MAX && dir == KD_CT_REPLY;
+	}
+	assert_int_equal(found, (n + 96) / 97);
+	assert_int_equal(kd_ct_count(ct), n);
+	printf("conntrack: %u connections take %zu MiB, %zu bytes each (estimate %zu)\n", n,
+	       (after.heap_allocsz_bytes - before.heap_allocsz_bytes) >> 20,
+	       (after.heap_allocsz_bytes - before.heap_allocsz_bytes) / n, kd_ct_memsize(n) / n);
+	/* The estimate sizes hugepages: it must not fall short of what is really taken. */
+	assert_true(kd_ct_memsize(n) >= (after.heap_allocsz_bytes - before.heap_allocsz_bytes) * 95 / 100);
+	assert_int_equal(sizeof(struct kd_ct_conn), 128);
+	kd_ct_free(ct);
+}
+
 int
 main(void)
 {
@@ -258,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_full_table_keeps_existing),
 		cmocka_unit_test(test_aging_and_reclaim),
 		cmocka_unit_test(test_timeouts_follow_state),
+		cmocka_unit_test(test_one_million),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

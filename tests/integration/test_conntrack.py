@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Connection table limits and aging on a small table: when it is full, new
+connections are refused and counted while existing ones carry on; configured
+timeouts expire connections and free their room."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD_DIR, WORKERS, Delta, kt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, "netprobe.py")
+KDPUCTL = os.path.join(BUILD_DIR, "control", "kdpuctl")
+CAPACITY = 1024
+UDP_TIMEOUT = 4
+
+FILL = """
+import socket, sys
+n = int(sys.argv[1])
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", 20000 + i))
+    s.sendto(b"x", (sys.argv[2], 53))
+    s.close()
+"""
+
+
+@pytest.fixture(scope="module", params=WORKERS, ids=lambda w: f"{w}worker")
+def small(request):
+    n = kt.Node(workers=request.param, build_dir=BUILD_DIR, extra_conf=(
+        f"conntrack = {{ capacity = {CAPACITY}; timeouts = {{ udp = {UDP_TIMEOUT}; "
+        f"udp_stream = {UDP_TIMEOUT}; }}; }};"))
+    servers = []
+    try:
+        n.start()
+        n.wait_neighbor()
+        for ns in ("pb", "rp"):
+            p = subprocess.Popen(["ip", "netns", "exec", n.ns(ns), kt.PYTHON, PROBE, "serve",
+                                  "8080,9050", "53"], stdout=subprocess.PIPE, text=True)
+            assert p.stdout.readline().strip() == "ready"
+            servers.append(p)
+        yield n
+    finally:
+        for p in servers:
+            p.kill()
+            p.wait()
+        rc = n.stop()
+        log = n.log()
+        n.close()
+        assert rc == 0, f"daemon exited {rc}:\n{log}"
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert bad not in log, log
+
+
+def stats(node):
+    r = subprocess.run([KDPUCTL, "-s", node.sock, "stats", "-o", "json"], capture_output=True,
+                       text=True, timeout=30, check=True)
+    return json.loads(r.stdout)
+
+
+def probe(node, src, target, timeout=1.5):
+    out = node.nsx(src, kt.PYTHON, PROBE, "probe", str(timeout), target)
+    return json.loads(out)[target]
+
+
+def test_full_table_refuses_new_and_keeps_existing(small):
+    n = small
+    held = subprocess.Popen(["ip", "netns", "exec", n.ns("pa"), kt.PYTHON, PROBE, "hold",
+                             kt.PODS["pb"][0], "8080"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert held.stdout.readline().startswith("ok")
+        with Delta(n) as d:
+            n.nsx("pa", kt.PYTHON, "-c", FILL, str(CAPACITY + 200), kt.RPOD_IP)
+            time.sleep(0.5)
+            assert not probe(n, "pa", f"{kt.PODS['pb'][0]}/tcp/9050")
+        assert d.drop("ct_full") >= 200
+        st = stats(n)
+        assert st["connections"] == CAPACITY and st["connectionCapacity"] == CAPACITY
+        # The connection made before the table filled is unharmed.
+        for _ in range(5):
+            assert held.stdout.readline().startswith("ok")
+        # Aging frees the UDP entries after their configured timeout; room comes back.
+        deadline = time.time() + UDP_TIMEOUT * 4
+        while time.time() < deadline and stats(n).get("connections", 0) > 10:
+            time.sleep(0.5)
+        with Delta(n) as d2:
+            assert probe(n, "pa", f"{kt.PODS['pb'][0]}/tcp/9050")
+        assert d2.drop("ct_full") == 0
+        assert stats(n).get("connections", 0) < 10
+        assert held.stdout.readline().startswith("ok")
+    finally:
+        held.stdin.close()
+        held.wait(timeout=10)
+
+
+def test_expired_count_matches(small):
+    n = small
+    with Delta(n) as d:
+        n.nsx("pb", kt.PYTHON, "-c", FILL, "50", kt.RPOD_IP)
+        time.sleep(UDP_TIMEOUT + 3)
+    assert d.event("ct_new") >= 50
+    assert d.event("ct_expired") >= 50

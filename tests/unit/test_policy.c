@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The NetworkPolicy compiler on a --no-huge EAL: manifests in, kd_policy_check
+ * verdicts out, for selector, namespace, ipBlock and port semantics.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "control/api.h"
+#include "control/config.h"
+#include "control/manifest.h"
+#include "control/translate_policy.h"
+#include "dataplane/tables.h"
+
+static struct kd_config cfg;
+static const uint16_t port_ids[3] = { 0, 1, 2 };
+
+/* Pods: a (port 1) and b (port 2) in ns "web", x in ns "db", r elsewhere. */
+static const char base_yaml[] =
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: web, labels: {team: web}}\n---\n"
+	"apiVersion: v1\nkind: Namespace\nmetadata: {name: db, labels: {team: db}}\n---\n"
+	"apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: web, labels: {app: a, tier: fe}}\n"
+	"spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}\n"
+	"status: {podIP: 10.0.0.1}\n---\n"
+	"apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: web, labels: {app: b}}\n"
+	"spec: {containers: [{name: c, ports: [{name: http, containerPort: 9090},"
+	" {name: dns, containerPort: 53, protocol: UDP}]}]}\n"
+	"status: {podIP: 10.0.0.2}\n---\n"
+	"apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: db, labels: {app: x, tier: fe}}\n"
+	"status: {podIP: 10.0.1.5}\n---\n"
+	"apiVersion: v1\nkind: Pod\nmetadata: {name: r, namespace: db, labels: {app: r}}\n"
+	"spec: {containers: [{name: c, ports: [{name: http, containerPort: 7070}]}]}\n"
+	"status: {podIP: 10.9.0.7}\n---\n"
+	"apiVersion: kdpu.io/v1alpha1\nkind: Vpc\nmetadata: {name: v}\n"
+	"spec: {vni: 5, gatewayIp: 10.0.0.254}\n---\n"
+	"apiVersion: kdpu.io/v1alpha1\nkind: Netdev\nmetadata: {name: a}\n"
+	"spec: {pciAddress: p1, vpc: vpcs/v, mac: '02:00:00:00:00:01', ips: [10.0.0.1],"
+	" pod: namespaces/web/pods/a}\n---\n"
+	"apiVersion: kdpu.io/v1alpha1\nkind: Netdev\nmetadata: {name: b}\n"
+	"spec: {pciAddress: p2, vpc: vpcs/v, mac: '02:00:00:00:00:02', ips: [10.0.0.2],"
+	" pod: namespaces/web/pods/b}\n";
+
+static int
+setup(void **state)
+{
+	char *argv[] = { "test_policy", "--no-huge", "--no-pci", "-m", "256", "--no-shconf",
+			 "--log-level=lib.eal:error", "-l", "0" };
+
+	(void)state;
+	if (rte_eal_init(9, argv) < 0 || kd_tables_init(1) != 0)
+		return -1;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_ports = 3;
+	cfg.ports[0].role = KD_CFG_ROLE_UPLINK;
+	cfg.ports[1].role = KD_CFG_ROLE_VNIC;
+	snprintf(cfg.ports[1].pci, sizeof(cfg.ports[1].pci), "p1");
+	cfg.ports[2].role = KD_CFG_ROLE_VNIC;
+	snprintf(cfg.ports[2].pci, sizeof(cfg.ports[2].pci), "p2");
+	inet_pton(AF_INET, "192.168.0.1", &cfg.vtep_ip);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	kd_tables_fini();
+	rte_eal_cleanup();
+	return 0;
+}
+
+/* Objects of a YAML text into the API's store, as kdpuctl apply would. */
+static void
+apply(struct kd_api *api, const char *yaml)
+{
+	char path[] = "/tmp/kdpu-test-policy-XXXXXX", err[512];
+	struct kd_manifest m = { 0 };
+	struct kd_api_err e;
+	size_t i;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+	close(fd);
+	if (kd_manifest_load(&m, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	unlink(path);
+	kd_manifest_sort(&m, false);
+	for (i = 0; i < m.n; i++) {
+		ProtobufCMessage *obj = m.obj[i].msg;
+
+		m.obj[i].msg = NULL;
+		if (kd_api_create(api, m.obj[i].kind, obj, &e) != KD_OK)
+			fail_msg("%s: %s", m.obj[i].where, e.msg);
+	}
+	kd_manifest_free(&m);
+}
+
+struct fx {
+	struct kd_api api;
+	struct kd_polc *pc;
+	struct kd_policy *p;
+};
+
+static void
+compile(struct fx *f, const char *policies)
+{
+	struct kd_api_err e;
+
+	kd_api_init(&f->api);
+	f->api.cfg = &cfg;
+	f->api.port_ids = port_ids;
+	apply(&f->api, base_yaml);
+	if (policies != NULL)
+		apply(&f->api, policies);
+	f->pc = kd_polc_create(&cfg, port_ids);
+	f->p = kd_polc_build(f->pc, &f->api.store, &e);
+	if (f->p == NULL)
+		fail_msg("%s", e.msg);
+}
+
+static void
+done(struct fx *f)
+{
+	kd_polc_discard(f->pc, f->p);
+	kd_polc_free(f->pc);
+	kd_api_fini(&f->api);
+}
+
+static uint32_t
+check(const struct fx *f, uint16_t port, enum kd_pol_dir dir, uint8_t proto, const char *peer,
+      uint16_t dport)
+{
+	rte_be32_t ip;
+
+	inet_pton(AF_INET, peer, &ip);
+	return kd_policy_check(f->p, port, dir, proto, ip, rte_cpu_to_be_16(dport));
+}
+
+#define IN KD_POL_INGRESS
+#define EG KD_POL_EGRESS
+#define TCP IPPROTO_TCP
+#define UDP IPPROTO_UDP
+
+static void
+test_not_isolated_without_policies(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	compile(&f, NULL);
+	assert_int_equal(check(&f, 1, IN, TCP, "10.9.9.9", 1), KD_POL_OPEN);
+	assert_int_equal(check(&f, 2, EG, UDP, "10.9.9.9", 1), KD_POL_OPEN);
+	done(&f);
+}
+
+static void
+test_pod_selector_and_isolation(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	compile(&f, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		    "metadata: {name: p, namespace: web}\n"
+		    "spec: {podSelector: {matchLabels: {app: b}},\n"
+		    "  ingress: [{from: [{podSelector: {matchLabels: {app: a}}}]}]}\n");
+	/* b is isolated for ingress only; a is not isolated at all. */
+	assert_true(f.p->isolated[2] == KD_POL_ISOLATED_IN);
+	assert_int_equal(f.p->isolated[1], 0);
+	assert_int_not_equal(check(&f, 2, IN, TCP, "10.0.0.1", 80), KD_POL_DENY);
+	assert_int_not_equal(check(&f, 2, IN, TCP, "10.0.0.1", 80), KD_POL_OPEN);
+	/* Same labels in another namespace do not count without a namespaceSelector. */
+	assert_int_equal(check(&f, 2, IN, TCP, "10.0.1.5", 80), KD_POL_DENY);
+	assert_int_equal(check(&f, 2, EG, TCP, "10.0.1.5", 80), KD_POL_OPEN);
+	/* The node itself (VTEP, VPC gateway) always gets in. */
+	assert_int_equal(check(&f, 2, IN, TCP, "192.168.0.1", 80), KD_POL_OPEN);
+	assert_int_equal(check(&f, 2, IN, TCP, "10.0.0.254", 80), KD_POL_OPEN);
+	done(&f);
+}
+
+static void
+test_namespace_selector_and_both(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	compile(&f, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		    "metadata: {name: p, namespace: web}\n"
+		    "spec: {podSelector: {},\n"
+		    "  ingress: [{from: [{namespaceSelector: {matchLabels: {team: db}},\n"
+		    "                     podSelector: {matchLabels: {tier: fe}}}]}]}\n");
+	assert_int_not_equal(check(&f, 1, IN, TCP, "10.0.1.5", 1), KD_POL_DENY);	/* x */
+	assert_int_equal(check(&f, 1, IN, TCP, "10.9.0.7", 1), KD_POL_DENY);	/* r: no tier */
+	assert_int_equal(check(&f, 1, IN, TCP, "10.0.0.1", 1), KD_POL_DENY);	/* a: wrong ns */
+	done(&f);
+}
+
+static void
+test_match_expressions(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	compile(&f, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		    "metadata: {name: p, namespace: web}\n"
+		    "spec: {podSelector: {matchExpressions: [{key: tier, operator: DoesNotExist}]},\n"
+		    "  ingress: [{from: [{namespaceSelector: {}, podSelector: {matchExpressions:\n"
+		    "    [{key: app, operator: NotIn, values: [x]}, {key: tier, operator: Exists}]}}]}]}\n");
+	/* Selects b (no tier), not a (tier=fe). */
+	assert_int_equal(f.p->isolated[1], 0);
+	assert_int_equal(f.p->isolated[2], KD_POL_ISOLATED_IN);
+	assert_int_not_equal(check(&f, 2, IN, UDP, "10.0.0.1", 5), KD_POL_DENY);	/* a */
+	assert_int_equal(check(&f, 2, IN, UDP, "10.0.1.5", 5), KD_POL_DENY);	/* x: NotIn */
+	assert_int_equal(check(&f, 2, IN, UDP, "10.9.0.7", 5), KD_POL_DENY);	/* r: no tier */
+	done(&f);
+}
+
+static void
+test_ip_block_except(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	compile(&f, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		    "metadata: {name: p, namespace: web}\n"
+		    "spec: {podSelector: {matchLabels: {app: a}}, policyTypes: [Egress],\n"
+		    "  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.1.0/24, 10.9.0.7/32]}}]}]}\n");
+	assert_int_equal(f.p->isolated[1], KD_POL_ISOLATED_EG);
+	assert_int_not_equal(check(&f, 1, EG, TCP, "10.0.0.2", 1), KD_POL_DENY);
+	assert_int_not_equal(check(&f, 1, EG, TCP, "10.200.3.4", 1), KD_POL_DENY);
+	assert_int_equal(check(&f, 1, EG, TCP, "10.0.1.5", 1), KD_POL_DENY);
+	assert_int_equal(check(&f, 1, EG, TCP, "10.9.0.7", 1), KD_POL_DENY);
+	assert_int_not_equal(check(&f, 1, EG, TCP, "10.9.0.8", 1), KD_POL_DENY);
+	assert_int_equal(check(&f, 1, EG, TCP, "11.0.0.1", 1), KD_POL_DENY);
+	done(&f);
+}
+
+static void
+test_ports_named_numeric_range(void **state)
+{
+	struct fx f;
+
+	(void)state;
+	compile(&f, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		    "metadata: {name: p, namespace: web}\n"
+		    "spec: {podSelector: {}, policyTypes: [Ingress, Egress],\n"
+		    "  ingress: [{ports: [{port: http}, {protocol: UDP, port: 5000, endPort: 5010}]}],\n"
+		    "  egress: [{ports: [{port: http}]}]}\n");
+	/* Named ingress ports resolve on the receiving pod: 8080 on a, 9090 on b. */
+	assert_int_not_equal(check(&f, 1, IN, TCP, "1.2.3.4", 8080), KD_POL_DENY);
+	assert_int_equal(check(&f, 1, IN, TCP, "1.2.3.4", 9090), KD_POL_DENY);
+	assert_int_not_equal(check(&f, 2, IN, TCP, "1.2.3.4", 9090), KD_POL_DENY);
+	assert_int_equal(check(&f, 2, IN, UDP, "1.2.3.4", 9090), KD_POL_DENY);
+	assert_int_not_equal(check(&f, 2, IN, UDP, "1.2.3.4", 5010), KD_POL_DENY);
+	assert_int_equal(check(&f, 2, IN, UDP, "1.2.3.4", 5011), KD_POL_DENY);
+	assert_int_equal(check(&f, 2, IN, TCP, "1.2.3.4", 5005), KD_POL_DENY);
+	/* Named egress ports resolve on each destination pod: r's http is 7070. */
+	assert_int_not_equal(check(&f, 1, EG, TCP, "10.9.0.7", 7070), KD_POL_DENY);
+	assert_int_not_equal(check(&f, 1, EG, TCP, "10.0.0.2", 9090), KD_POL_DENY);
+	assert_int_equal(check(&f, 1, EG, TCP, "10.0.0.2", 7070), KD_POL_DENY);
+	assert_int_equal(check(&f, 1, EG, TCP, "8.8.8.8", 7070), KD_POL_DENY);
+	done(&f);
+}
+
+static void
+test_additive_and_policy_ids(void **state)
+{
+	struct fx f;
+	uint32_t id1, id2;
+
+	(void)state;
+	compile(&f, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		    "metadata: {name: one, namespace: web}\n"
+		    "spec: {podSelector: {matchLabels: {app: a}}, ingress: [{ports: [{port: 1}]}]}\n"
+		    "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		    "metadata: {name: two, namespace: web}\n"
+		    "spec: {podSelector: {matchLabels: {app: a}}, ingress: [{ports: [{port: 2}]}]}\n"
+		    "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		    "metadata: {name: none, namespace: web}\n"
+		    "spec: {podSelector: {matchLabels: {app: b}}, ingress: []}\n");
+	id1 = check(&f, 1, IN, TCP, "1.1.1.1", 1);
+	id2 = check(&f, 1, IN, TCP, "1.1.1.1", 2);
+	assert_true(id1 != KD_POL_DENY && id2 != KD_POL_DENY && id1 != id2);
+	assert_string_equal(f.p->policy_name[id1 - 1], "web/one");
+	assert_string_equal(f.p->policy_name[id2 - 1], "web/two");
+	assert_int_equal(check(&f, 1, IN, TCP, "1.1.1.1", 3), KD_POL_DENY);
+	/* An isolating policy with no rules allows nothing. */
+	assert_int_equal(check(&f, 2, IN, TCP, "10.0.0.1", 1), KD_POL_DENY);
+	done(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_not_isolated_without_policies),
+		cmocka_unit_test(test_pod_selector_and_isolation),
+		cmocka_unit_test(test_namespace_selector_and_both),
+		cmocka_unit_test(test_match_expressions),
+		cmocka_unit_test(test_ip_block_except),
+		cmocka_unit_test(test_ports_named_numeric_range),
+		cmocka_unit_test(test_additive_and_policy_ids),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
