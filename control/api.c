@@ -82,6 +82,29 @@ touches(const struct kd_kind *k)
 	return touches_tables(k) || touches_policy(k);
 }
 
+/* A reused policy id starts counting from what its previous owner left. */
+static void
+policy_baseline(struct kd_api *api, const struct kd_policy *p)
+{
+	struct kd_stats *sum;
+	uint32_t i, id;
+
+	if (p->n_fresh == 0 || api->stats == NULL)
+		return;
+	sum = calloc(1, sizeof(*sum));
+	if (sum == NULL)
+		return;
+	kd_stats_sum(sum, api->stats, api->n_workers);
+	for (i = 0; i < p->n_fresh; i++) {
+		id = p->fresh[i];
+		if (id == 0 || id > KD_STATS_POLICIES)
+			continue;
+		api->pol_base_allow[id - 1] = sum->pol_allow[id - 1];
+		api->pol_base_deny[id - 1] = sum->pol_deny[id - 1];
+	}
+	free(sum);
+}
+
 enum kd_status
 kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal, struct kd_api_err *e)
 {
@@ -100,6 +123,8 @@ kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal, struct kd
 			return e->code;
 		}
 	}
+	if (p != NULL)
+		policy_baseline(api, p);
 	if (!removal && p != NULL)
 		api->publish_policy(api->cb_arg, p);
 	if (t != NULL)
@@ -602,6 +627,40 @@ out:
 	return st;
 }
 
+/* Per NetworkPolicy: what it allowed, and what was refused at the pods it isolates. */
+static enum kd_status
+policy_stats(const struct kd_api *api, PB(Stats) *s, const struct kd_stats *sum,
+	     struct kd_api_err *e)
+{
+	const struct kd_policy *pol = kd_policy_get();
+	uint32_t id;
+
+	s->n_policies = 0;
+	s->policies = NULL;
+	if (pol == NULL || pol->n_policies == 0)
+		return KD_OK;
+	s->policies = calloc(pol->n_policies, sizeof(*s->policies));
+	if (s->policies == NULL)
+		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	for (id = 1; id <= pol->n_policies; id++) {
+		PB(PolicyStats) *ps;
+
+		if (pol->policy_name[id - 1][0] == '\0')
+			continue;
+		ps = malloc(sizeof(*ps));
+		if (ps == NULL)
+			return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		PB_FN(policy_stats__init)(ps);
+		ps->name = (char *)(uintptr_t)pol->policy_name[id - 1];
+		if (id <= KD_STATS_POLICIES) {
+			ps->allowed_connections = sum->pol_allow[id - 1] - api->pol_base_allow[id - 1];
+			ps->denied_connections = sum->pol_deny[id - 1] - api->pol_base_deny[id - 1];
+		}
+		s->policies[s->n_policies++] = ps;
+	}
+	return KD_OK;
+}
+
 static enum kd_status
 do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *e)
 {
@@ -654,7 +713,12 @@ do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *
 	}
 	s.n_events = KD_EV_MAX;
 	s.events = ecp;
-	st = pack(&s.base, out, len, e);
+	st = policy_stats(api, &s, sum, e);
+	if (st == KD_OK)
+		st = pack(&s.base, out, len, e);
+	for (i = 0; i < s.n_policies; i++)
+		free(s.policies[i]);
+	free(s.policies);
 	free(sum);
 	return st;
 }

@@ -19,6 +19,7 @@
 
 #include "control/kinds.h"
 #include "control/store.h"
+#include "dataplane/stats.h"
 
 struct kd_config;
 struct kd_ct;
@@ -68,6 +69,8 @@ struct kd_api {
 	kd_api_policy_fn publish_policy;
 	void *cb_arg;
 	const uint64_t *acl_builds;	/* for GetStats; may be NULL */
+	/* Per-policy counters at the moment each policy id was (re)given. */
+	uint64_t pol_base_allow[KD_STATS_POLICIES], pol_base_deny[KD_STATS_POLICIES];
 	uint64_t n_requests, n_errors;
 };
 

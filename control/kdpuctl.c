@@ -458,6 +458,14 @@ cmd_stats(struct ctl *c)
 		for (i = 0; i < s->n_drops; i++)
 			if (s->drops[i]->value != 0)
 				printf("%-28s %14" PRIu64 "\n", s->drops[i]->name, s->drops[i]->value);
+		if (s->n_policies != 0)
+			printf("\n%-40s %10s %10s\n", "NETWORKPOLICY", "ALLOWED", "DENIED");
+		for (i = 0; i < s->n_policies; i++)
+			printf("%-40s %10" PRIu64 " %10" PRIu64 "\n", s->policies[i]->name,
+			       s->policies[i]->allowed_connections, s->policies[i]->denied_connections);
+		printf("\nconnections %u of %u; policy generation %" PRIu64 ", %" PRIu64
+		       " ACL contexts compiled\n", s->connections, s->connection_capacity,
+		       s->policy_generation, s->policy_acl_builds);
 	}
 	protobuf_c_message_free_unpacked(&s->base, NULL);
 	return 0;

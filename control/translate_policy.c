@@ -34,12 +34,14 @@
 
 #define MAX_POLICIES 65536
 
+/* No padding: rule lists are compared and sorted as bytes. */
 struct rule {
 	uint32_t net;		/* host order */
+	uint32_t id;		/* policy id, >= 1 */
+	uint16_t lo, hi;	/* destination ports */
 	uint8_t plen;
 	uint8_t proto;		/* 0: any */
-	uint16_t lo, hi;	/* destination ports */
-	uint32_t id;		/* policy id, >= 1 */
+	uint8_t pad[2];
 };
 
 struct rules {
@@ -128,8 +130,26 @@ kd_polc_discard(struct kd_polc *pc, struct kd_policy *p)
 		for (d = 0; d < 2; d++)
 			entry_put(pc, pv->used[i][d]);
 	free(pv);
+	for (i = 0; i < RTE_MAX_ETHPORTS; i++)
+		for (d = 0; d < 2; d++)
+			free(p->isolating[i][d]);
 	free(p->policy_name);
+	free(p->fresh);
 	free(p);
+}
+
+/* Remember that policy id isolates port in direction dir. */
+static int
+isolates(struct kd_policy *p, int port, unsigned int dir, uint32_t id)
+{
+	uint32_t *v = realloc(p->isolating[port][dir],
+			      (p->n_isolating[port][dir] + 1u) * sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	v[p->n_isolating[port][dir]++] = id;
+	p->isolating[port][dir] = v;
+	return 0;
 }
 
 void
@@ -564,12 +584,13 @@ emit(struct rules *out, const struct world *w, const char *policy_ns, uint32_t i
 	return 0;
 }
 
-/* Stable policy ids: a policy keeps its id while it exists. */
+/* Stable policy ids: a policy keeps its id while it exists. *fresh: newly given. */
 static uint32_t
-policy_id(struct kd_polc *pc, const char *name, uint8_t *seen)
+policy_id(struct kd_polc *pc, const char *name, uint8_t *seen, bool *fresh)
 {
 	uint32_t i, free_id = 0;
 
+	*fresh = false;
 	for (i = 0; i < pc->n_ids; i++) {
 		if (strcmp(pc->ids[i], name) == 0) {
 			seen[i] = 1;
@@ -591,6 +612,7 @@ policy_id(struct kd_polc *pc, const char *name, uint8_t *seen)
 	}
 	snprintf(pc->ids[free_id - 1], sizeof(pc->ids[0]), "%s", name);
 	seen[free_id - 1] = 1;
+	*fresh = true;
 	return free_id;
 }
 
@@ -688,6 +710,8 @@ out:
 	return NULL;
 }
 
+_Static_assert(sizeof(struct rule) == 16, "struct rule has padding");
+
 static int
 rule_cmp(const void *a, const void *b)
 {
@@ -724,8 +748,18 @@ kd_polc_build(struct kd_polc *pc, const struct kd_store *s, struct kd_api_err *e
 		const PB(NetworkPolicy) *np = (const PB(NetworkPolicy) *)nps->obj[i];
 		char name[128];
 
+		bool fresh;
+
 		snprintf(name, sizeof(name), "%s/%s", np->metadata->namespace_, np->metadata->name);
-		ids[i] = policy_id(pc, name, seen);
+		ids[i] = policy_id(pc, name, seen, &fresh);
+		if (fresh) {
+			uint32_t *v = realloc(p->fresh, (p->n_fresh + 1) * sizeof(*v));
+
+			if (v == NULL)
+				goto nomem;
+			p->fresh = v;
+			v[p->n_fresh++] = ids[i];
+		}
 		if (ids[i] == 0) {
 			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "policy: more than %d policies",
 				    MAX_POLICIES);
@@ -752,6 +786,8 @@ kd_polc_build(struct kd_polc *pc, const struct kd_store *s, struct kd_api_err *e
 				continue;
 			if (has_type(sp, "Ingress")) {
 				p->isolated[self->port] |= KD_POL_ISOLATED_IN;
+				if (isolates(p, self->port, KD_POL_INGRESS, ids[i]) != 0)
+					goto nomem;
 				for (j = 0; j < sp->n_ingress; j++)
 					if (emit(&r[self->port][KD_POL_INGRESS], &w, pns, ids[i],
 						 sp->ingress[j]->from, sp->ingress[j]->n_from,
@@ -761,6 +797,8 @@ kd_polc_build(struct kd_polc *pc, const struct kd_store *s, struct kd_api_err *e
 			}
 			if (has_type(sp, "Egress")) {
 				p->isolated[self->port] |= KD_POL_ISOLATED_EG;
+				if (isolates(p, self->port, KD_POL_EGRESS, ids[i]) != 0)
+					goto nomem;
 				for (j = 0; j < sp->n_egress; j++)
 					if (emit(&r[self->port][KD_POL_EGRESS], &w, pns, ids[i],
 						 sp->egress[j]->to, sp->egress[j]->n_to,
@@ -793,7 +831,8 @@ kd_polc_build(struct kd_polc *pc, const struct kd_store *s, struct kd_api_err *e
 	p->policy_name = calloc(pc->n_ids + 1, sizeof(*p->policy_name));
 	if (p->policy_name == NULL)
 		goto nomem;
-	memcpy(p->policy_name, pc->ids, pc->n_ids * sizeof(*pc->ids));
+	if (pc->n_ids != 0)
+		memcpy(p->policy_name, pc->ids, pc->n_ids * sizeof(*pc->ids));
 	p->gen = ++pc->gen;
 	goto out;
 nomem:

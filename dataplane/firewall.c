@@ -131,9 +131,20 @@ tcp_seg(const struct kd_fw_pkt *p, struct kd_tcp_seg *s)
 	}
 }
 
+/* A refusal counts for every policy isolating that pod in that direction. */
+static void
+count_deny(struct kd_stats *st, const struct kd_policy *pol, uint16_t port, enum kd_pol_dir dir)
+{
+	uint16_t i;
+
+	for (i = 0; i < pol->n_isolating[port][dir]; i++)
+		if (pol->isolating[port][dir][i] <= KD_STATS_POLICIES)
+			st->pol_deny[pol->isolating[port][dir][i] - 1]++;
+}
+
 /* Egress of the source pod, then ingress of the destination pod. */
 static uint32_t
-policy_verdict(const struct kd_policy *pol, const struct kd_fw_pkt *p,
+policy_verdict(struct kd_stats *st, const struct kd_policy *pol, const struct kd_fw_pkt *p,
 	       const struct kd_ct_key *k, enum kd_drop_reason *why)
 {
 	uint32_t e = KD_POL_OPEN, i = KD_POL_OPEN;
@@ -144,6 +155,7 @@ policy_verdict(const struct kd_policy *pol, const struct kd_fw_pkt *p,
 		e = kd_policy_check(pol, p->src_port, KD_POL_EGRESS, k->proto, k->ip[1],
 				    k->port[1]);
 	if (e == KD_POL_DENY) {
+		count_deny(st, pol, p->src_port, KD_POL_EGRESS);
 		*why = KD_DROP_POLICY_EGRESS;
 		return KD_POL_DENY;
 	}
@@ -151,6 +163,7 @@ policy_verdict(const struct kd_policy *pol, const struct kd_fw_pkt *p,
 		i = kd_policy_check(pol, p->dst_port, KD_POL_INGRESS, k->proto, k->ip[0],
 				    k->port[1]);
 	if (i == KD_POL_DENY) {
+		count_deny(st, pol, p->dst_port, KD_POL_INGRESS);
 		*why = KD_DROP_POLICY_INGRESS;
 		return KD_POL_DENY;
 	}
@@ -182,7 +195,7 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 	uint32_t verdict;
 	int idx;
 
-	verdict = policy_verdict(pol, p, k, &why);
+	verdict = policy_verdict(w->st, pol, p, k, &why);
 	if (verdict == KD_POL_DENY)
 		return why;
 	if (k->proto == IPPROTO_TCP) {
@@ -201,6 +214,8 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 	if (k->proto == IPPROTO_TCP)
 		c->tcp = tcp;
 	c->policy = verdict == KD_POL_OPEN ? 0 : verdict;
+	if (c->policy != 0 && c->policy <= KD_STATS_POLICIES)
+		w->st->pol_allow[c->policy - 1]++;
 	c->pgen = pol != NULL ? (uint32_t)pol->gen : 0;
 	account(ct, c, KD_CT_ORIG, p->m, now);
 	w->st->event[KD_EV_CT_NEW]++;
@@ -220,15 +235,18 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 		/* Judged again as if new, in its original direction, once per change. */
 		struct kd_fw_pkt orig = *p;
 		enum kd_drop_reason why;
+		uint32_t verdict;
 
 		if (dir == KD_CT_REPLY) {
 			orig.src_port = p->dst_port;
 			orig.dst_port = p->src_port;
 		}
-		if (policy_verdict(pol, &orig, &c->key[KD_CT_ORIG], &why) == KD_POL_DENY) {
+		verdict = policy_verdict(w->st, pol, &orig, &c->key[KD_CT_ORIG], &why);
+		if (verdict == KD_POL_DENY) {
 			kd_ct_delete(ct, idx);
 			return KD_DROP_POLICY_CUT;
 		}
+		c->policy = verdict == KD_POL_OPEN ? 0 : verdict;
 		c->pgen = pgen;
 	}
 	if (c->proto == IPPROTO_TCP) {
@@ -284,7 +302,7 @@ kd_fw_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n, uint8_t *pass)
 		} else if (unlikely(kind[i] == K_UNTRACKED)) {
 			enum kd_drop_reason why;
 
-			if (policy_verdict(pol, &p[i], &key[i], &why) != KD_POL_OPEN)
+			if (policy_verdict(w->st, pol, &p[i], &key[i], &why) != KD_POL_OPEN)
 				r = KD_DROP_CT_FRAGMENT;
 		} else if (unlikely(kind[i] == K_RELATED)) {
 			if (!related_known(ct, &p[i]))

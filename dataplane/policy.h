@@ -45,6 +45,12 @@ struct kd_policy {
 	uint8_t n_node_ip;
 	uint32_t n_policies;
 	char (*policy_name)[128];	/* id - 1 -> "namespace/name" */
+	/* The policies that isolate each port and direction, for counting denials. */
+	uint32_t *isolating[RTE_MAX_ETHPORTS][2];
+	uint16_t n_isolating[RTE_MAX_ETHPORTS][2];
+	/* Ids given to a policy in this build; their counters start from here. */
+	uint32_t *fresh;
+	uint32_t n_fresh;
 	void *priv;			/* the compiler's bookkeeping */
 };
 

@@ -40,6 +40,9 @@ struct kd_port_stats {
 	uint64_t drops;		/* packets received on this port and dropped */
 };
 
+/* Policy ids above this are enforced but not counted per policy. */
+#define KD_STATS_POLICIES 1024
+
 struct kd_stats {
 	uint64_t drop[KD_DROP_MAX];
 	uint64_t event[KD_EV_MAX];
@@ -47,6 +50,9 @@ struct kd_stats {
 	uint64_t loops;
 	uint64_t busy_tsc;	/* TSC spent in loops that moved packets */
 	uint64_t busy_pkts;	/* packets received in those loops */
+	/* Per policy id - 1: connections it allowed; connections refused at pods it isolates. */
+	uint64_t pol_allow[KD_STATS_POLICIES];
+	uint64_t pol_deny[KD_STATS_POLICIES];
 } __rte_cache_aligned;
 
 /** Name ("parse_trunc_l2") and description of a drop reason. */

@@ -209,6 +209,11 @@ def test_allow_by_pod_label(clean):
                        ("rp", "pb", "TCP", 8080), ("pb", "pa", "TCP", 8080)])
     assert res == {("pa", "pb", "TCP", 8080): True, ("pc", "pb", "TCP", 8080): False,
                    ("rp", "pb", "TCP", 8080): False, ("pb", "pa", "TCP", 8080): True}
+    # Counted per policy: one connection allowed, two refused (with SYN retries, maybe more).
+    st = json.loads(clean.ctl("stats", "-o", "json").stdout)
+    mine = [p for p in st["policies"] if p["name"] == "default/b-from-a"]
+    assert mine and mine[0]["allowedConnections"] == 1, st["policies"]
+    assert mine[0]["deniedConnections"] >= 2, st["policies"]
 
 
 def test_allow_by_namespace_label(clean):
