@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/maglev.h"
+
+bool
+kd_maglev_is_prime(uint32_t n)
+{
+	uint32_t d;
+
+	if (n < 2)
+		return false;
+	for (d = 2; (uint64_t)d * d <= n; d++)
+		if (n % d == 0)
+			return false;
+	return true;
+}
+
+/* SplitMix64: a well-mixed hash of a 64-bit key, with a seed per use. */
+static uint64_t
+mix(uint64_t x, uint64_t seed)
+{
+	x += seed + 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static const uint64_t *sort_keys;
+
+static int
+by_key(const void *a, const void *b)
+{
+	uint64_t x = sort_keys[*(const uint32_t *)a], y = sort_keys[*(const uint32_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+int
+kd_maglev_build(uint32_t *table, uint32_t m, const uint64_t *keys, uint32_t n)
+{
+	uint32_t *offset, *skip, *next, *order;
+	uint32_t i, o, filled = 0;
+
+	if (!kd_maglev_is_prime(m) || n >= m)
+		return -EINVAL;
+	for (i = 0; i < m; i++)
+		table[i] = UINT32_MAX;
+	if (n == 0)
+		return 0;
+	offset = malloc(sizeof(*offset) * n);
+	skip = malloc(sizeof(*skip) * n);
+	next = calloc(n, sizeof(*next));
+	order = malloc(sizeof(*order) * n);
+	if (offset == NULL || skip == NULL || next == NULL || order == NULL) {
+		free(offset);
+		free(skip);
+		free(next);
+		free(order);
+		return -ENOMEM;
+	}
+	/* Turns go in key order, so the table depends on the set, not the list order. */
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	sort_keys = keys;
+	qsort(order, n, sizeof(*order), by_key);
+	for (i = 0; i < n; i++) {
+		offset[i] = (uint32_t)(mix(keys[i], 0x6b6470756d676c31ULL) % m);
+		skip[i] = (uint32_t)(mix(keys[i], 0x6b6470756d676c32ULL) % (m - 1)) + 1;
+	}
+	/* Backends take turns claiming their next preferred free entry (the paper's Populate). */
+	for (;;) {
+		for (o = 0; o < n; o++) {
+			uint32_t c;
+
+			i = order[o];
+			c = (uint32_t)(((uint64_t)offset[i] + (uint64_t)next[i] * skip[i]) % m);
+			while (table[c] != UINT32_MAX) {
+				next[i]++;
+				c = (uint32_t)(((uint64_t)offset[i] + (uint64_t)next[i] * skip[i]) % m);
+			}
+			table[c] = i;
+			next[i]++;
+			if (++filled == m)
+				goto done;
+		}
+	}
+done:
+	free(order);
+	free(offset);
+	free(skip);
+	free(next);
+	return 0;
+}
