@@ -182,6 +182,10 @@ account(struct kd_ct *ct, struct kd_ct_conn *c, uint8_t dir, const struct rte_mb
 	__atomic_store_n(&c->expires, now + kd_ct_timeout(ct, c), __ATOMIC_RELAXED);
 }
 
+static enum kd_drop_reason established(struct kd_worker *w, const struct kd_policy *pol,
+					struct kd_fw_pkt *p, uint32_t idx, uint8_t dir, uint64_t now,
+					bool *reopen);
+
 /* A new connection: policy, TCP's first-packet rules, insert. Returns a drop reason or OK. */
 static enum kd_drop_reason
 admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
@@ -204,12 +208,24 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 			return KD_DROP_CT_INVALID;
 	}
 	idx = kd_ct_insert(ct, k, NULL, now);
-	if (unlikely(idx < 0)) {
-		if (idx == -ENOSPC)
-			return KD_DROP_CT_FULL;
-		/* Another worker created it an instant ago; the sender retransmits. */
-		return KD_DROP_CT_RACE;
+	if (unlikely(idx == -EEXIST)) {
+		/*
+		 * Created since our lookup: by an earlier packet of the same burst,
+		 * or by another worker. It is an established connection now.
+		 */
+		const struct kd_ct_key *kp = k;
+		uint32_t found;
+		uint8_t dir;
+		bool reopen = false;
+
+		kd_ct_lookup_burst(ct, &kp, 1, &found, &dir);
+		if (found == UINT32_MAX)
+			return KD_DROP_CT_RACE;
+		why = established(w, pol, p, found, dir, now, &reopen);
+		return reopen ? KD_DROP_CT_RACE : why;
 	}
+	if (unlikely(idx < 0))
+		return idx == -ENOSPC ? KD_DROP_CT_FULL : KD_DROP_CT_RACE;
 	c = &ct->conn[idx];
 	if (k->proto == IPPROTO_TCP)
 		c->tcp = tcp;

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BUILD_DIR, WORKERS, Delta, kt
+from conftest import BUILD_DIR, WORKERS, Delta, inject, kt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "netprobe.py")
@@ -104,3 +104,21 @@ def test_expired_count_matches(small):
         time.sleep(UDP_TIMEOUT + 3)
     assert d.event("ct_new") >= 50
     assert d.event("ct_expired") >= 50
+
+
+def test_a_burst_of_one_new_flow_is_one_connection(small):
+    """Many packets of one new connection in the same RX burst: the first creates it,
+    the rest find it; none is lost to the insert."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    n = small
+    pa_ip, pa_mac, _ = kt.PODS["pa"]
+    frames = [Ether(src=pa_mac, dst=kt.GW_MAC) / IP(src=pa_ip, dst=kt.PODS["pb"][0]) /
+              UDP(sport=33333, dport=9) / (b"%03d" % i) for i in range(64)]
+    with Delta(n) as d:
+        inject(n, "pa", n.ifname("pa"), frames)
+        time.sleep(0.5)
+    assert d.drop("ct_race") == 0, d.drops_changed()
+    assert d.event("ct_new") == 1
+    assert d.event("fwd_local") >= 64, d.drops_changed()

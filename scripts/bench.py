@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: Apache-2.0
+"""kdpu benchmarks over net_memif on one machine (see scripts/bench.sh).
+
+Two memif links join kdpu-pktgen to the device under test: link 0 plays a pod's
+vNIC, link 1 the uplink. The baseline is dpdk-testpmd io forwarding between the
+same two links. Runs alternate baseline and kdpu (the VMs' cores drift between
+fast and slow periods, so only ratios measured side by side mean anything),
+and kdpu's own busy cycles per packet are read from /kdpu/workers.
+
+Scenarios:
+  a  pod -> vNIC -> VXLAN encap -> uplink
+  b  VXLAN on the uplink -> decap -> vNIC
+"""
+import argparse
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kdpu_topo as kt  # noqa: E402
+
+POD_IP, POD_MAC = "10.244.1.10", "02:6b:64:01:00:0a"
+RPOD_IP = "10.244.2.10"
+VTEP, RVTEP, RVTEP_MAC = "192.168.100.1", "192.168.100.2", "02:6b:64:00:00:02"
+GW_MAC = "02:6b:64:00:00:01"
+
+
+class Run:
+    """One memif pair of sockets and the processes on them, cleaned up by PID."""
+
+    def __init__(self, build):
+        self.build = build
+        self.tag = "b" + secrets.token_hex(2)
+        self.tmp = tempfile.mkdtemp(prefix="kdpu-bench-")
+        self.sock = [f"{self.tmp}/m0.sock", f"{self.tmp}/m1.sock"]
+        self.procs = []
+
+    def dut_testpmd(self):
+        args = ["dpdk-testpmd", "-l", "0,1", f"--file-prefix={self.tag}t", "-m", "256",
+                "--no-pci", "--log-level=lib.eal:error"]
+        for i, s in enumerate(self.sock):
+            args.append(f"--vdev=net_memif{i},role=server,socket={s}")
+        args += ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1"]
+        p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        time.sleep(2)
+        return None
+
+    def dut_kdpu(self, flows_capacity):
+        conf = f"""
+eal = {{ file_prefix = "{self.tag}k"; lcores = "0@0,1@1"; memory_mb = 512; }};
+workers = {{ lcores = [ 1 ]; }};
+mempool = {{ mbufs = 16383; }};
+node = {{ name = "node-a"; vtep_ip = "{VTEP}/24"; }};
+ports = (
+  {{ name = "pod"; devargs = "net_memif0,role=server,socket={self.sock[0]}"; role = "vnic";
+     pci = "0000:3b:00.2"; mtu = 1450; }},
+  {{ name = "uplink"; devargs = "net_memif1,role=server,socket={self.sock[1]}"; role = "uplink";
+     mtu = 1500; }}
+);
+vpcs = ( {{ name = "default"; vni = 100; gateway_ip = "10.244.1.1"; gateway_mac = "{GW_MAC}"; }} );
+vnics = ( {{ pci = "0000:3b:00.2"; vpc = "default"; mac = "{POD_MAC}"; ip = "{POD_IP}"; }} );
+remote_nodes = ( {{ name = "node-b"; vtep_ip = "{RVTEP}"; vpc = "default";
+                   pod_cidrs = [ "10.244.2.0/24" ]; mac = "{RVTEP_MAC}"; }} );
+conntrack = {{ capacity = {flows_capacity}; }};
+api = {{ unix_socket = "{self.tmp}/api.sock"; }};
+"""
+        path = f"{self.tmp}/kdpu.conf"
+        with open(path, "w") as f:
+            f.write(conf)
+        log = open(f"{self.tmp}/kdpu.log", "w")
+        p = subprocess.Popen([os.path.join(self.build, "kdpu-dataplane"), "-c", path],
+                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.procs.append(p)
+        tel = kt.Telemetry(f"{self.tag}k")
+        deadline = time.time() + 20
+        while time.time() < deadline and not os.path.exists(tel.path):
+            time.sleep(0.1)
+        time.sleep(0.5)
+        return tel
+
+    def pktgen(self, scenario, flows, seconds, warmup):
+        args = [os.path.join(self.build, "bench", "kdpu-pktgen"), "-l", "0",
+                f"--file-prefix={self.tag}g", "-m", "256", "--no-pci",
+                "--log-level=lib.eal:error"]
+        for i, s in enumerate(self.sock):
+            args.append(f"--vdev=net_memif{i},role=client,socket={s}")
+        args += ["--", "--flows", str(flows), "--seconds", str(seconds), "--warmup", str(warmup),
+                 "--size", "64", "--arp-ip", RVTEP, "--arp-mac", RVTEP_MAC]
+        if scenario == "a":
+            args += ["--tx", "0", "--rx", "1", "--mode", "pod", "--src-mac", POD_MAC,
+                     "--dst-mac", GW_MAC, "--src-ip", POD_IP, "--dst-ip", RPOD_IP]
+        else:
+            args += ["--tx", "1", "--rx", "0", "--mode", "vxlan", "--src-mac", RVTEP_MAC,
+                     "--dst-mac", "02:00:00:00:00:99", "--outer-src", RVTEP, "--outer-dst", VTEP,
+                     "--vni", "100", "--inner-dst-mac", GW_MAC, "--src-ip", RPOD_IP,
+                     "--dst-ip", POD_IP]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + warmup + 60)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        if not line:
+            raise RuntimeError(f"pktgen failed: {out.stdout}\n{out.stderr}")
+        return json.loads(line[-1])
+
+    def stop(self):
+        # The generator has exited already; the device under test goes last.
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM if p.args[0] != "dpdk-testpmd" else signal.SIGINT)
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        self.procs = []
+        subprocess.run(["rm", "-rf", self.tmp], check=False)
+
+
+def cycles_per_packet(tel):
+    w = tel.query("/kdpu/workers")
+    pkts = w.get("w0_busy_pkts", 0)
+    return w.get("w0_busy_tsc", 0) / pkts if pkts else float("nan")
+
+
+def one(build, dut, scenario, flows, seconds, warmup):
+    r = Run(build)
+    try:
+        tel = r.dut_testpmd() if dut == "testpmd" else r.dut_kdpu(max(1024, flows * 2))
+        res = r.pktgen(scenario, flows, seconds, warmup)
+        if tel is not None:
+            res["cycles_per_packet"] = cycles_per_packet(tel)
+            res["drops"] = {k: v for k, v in tel.drops().items() if v}
+        return res
+    finally:
+        r.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build-dir", default="build")
+    ap.add_argument("--scenarios", default="a,b")
+    ap.add_argument("--flows", default="1,1024,16384")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=4)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--json", default="")
+    args = ap.parse_args()
+    results = []
+    for scen in args.scenarios.split(","):
+        for flows in [int(f) for f in args.flows.split(",")]:
+            base, dut, cpp = [], [], []
+            for rnd in range(args.rounds):  # interleaved: baseline, kdpu, baseline, ...
+                b = one(args.build_dir, "testpmd", scen, flows, args.seconds, args.warmup)
+                k = one(args.build_dir, "kdpu", scen, flows, args.seconds, args.warmup)
+                base.append(b["rx_pps"])
+                dut.append(k["rx_pps"])
+                cpp.append(k.get("cycles_per_packet", float("nan")))
+                print(f"  {scen} flows={flows} round {rnd + 1}: testpmd {b['rx_pps'] / 1e6:.2f} "
+                      f"Mpps, kdpu {k['rx_pps'] / 1e6:.2f} Mpps ({k['cycles_per_packet']:.0f} "
+                      f"cycles/pkt) drops {k.get('drops', {})}", flush=True)
+            ratios = [d / b for d, b in zip(dut, base) if b > 0]
+            row = {"scenario": scen, "flows": flows,
+                   "testpmd_mpps": statistics.median(base) / 1e6,
+                   "kdpu_mpps": statistics.median(dut) / 1e6,
+                   "ratio": statistics.median(ratios) if ratios else 0.0,
+                   "cycles_per_packet": statistics.median(cpp)}
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    print("\n| scenario | flows | testpmd io Mpps | kdpu Mpps | kdpu / testpmd | kdpu cycles/packet |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['scenario']} | {r['flows']} | {r['testpmd_mpps']:.2f} | {r['kdpu_mpps']:.2f} | "
+              f"{r['ratio']:.2f} | {r['cycles_per_packet']:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
