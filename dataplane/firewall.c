@@ -288,47 +288,94 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 }
 
 void
-kd_fw_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n, uint8_t *pass)
+kd_fw_drop(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r)
+{
+	p->state = KD_FW_DROPPED;
+	kd_worker_drop(w, p->m, r);
+}
+
+void
+kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 {
 	const struct kd_policy *pol = kd_policy_get();
+	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
 	struct kd_ct *ct = w->ct;
-	struct kd_ct_key key[KD_BURST];
 	const struct kd_ct_key *kp[KD_BURST];
-	uint8_t kind[KD_BURST], dir[KD_BURST];
+	uint8_t kind[KD_BURST];
 	uint32_t idx[KD_BURST];
+	uint8_t dir[KD_BURST];
 	uint64_t now = rte_rdtsc();
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		kind[i] = (uint8_t)build_key(&p[i], &key[i]);
-		kp[i] = &key[i];
+		kind[i] = (uint8_t)build_key(&p[i], &p[i].key);
+		kp[i] = &p[i].key;
 	}
 	kd_ct_lookup_burst(ct, kp, n, idx, dir);
 	for (i = 0; i < n; i++) {
-		enum kd_drop_reason r = KD_PARSE_OK;
-		bool reopen = false;
-
+		p[i].idx = idx[i];
+		p[i].dir = dir[i];
 		if (idx[i] != UINT32_MAX &&
 		    !(__atomic_load_n(&ct->conn[idx[i]].flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD)) {
+			enum kd_drop_reason r;
+			bool reopen = false;
+
+			if (unlikely(ct->conn[idx[i]].pgen != pgen)) {
+				p[i].state = KD_FW_RECHECK;
+				continue;
+			}
 			r = established(w, pol, &p[i], idx[i], dir[i], now, &reopen);
 			if (reopen) {
 				w->st->event[KD_EV_CT_REOPENED]++;
-				r = admit(w, pol, &p[i], &key[i], now);
+				p[i].state = KD_FW_NEW;
+			} else if (r != KD_PARSE_OK) {
+				kd_fw_drop(w, &p[i], r);
+			} else {
+				p[i].state = KD_FW_PASS;
 			}
 		} else if (unlikely(kind[i] == K_UNTRACKED)) {
-			enum kd_drop_reason why;
-
-			if (policy_verdict(w->st, pol, &p[i], &key[i], &why) != KD_POL_OPEN)
-				r = KD_DROP_CT_FRAGMENT;
-		} else if (unlikely(kind[i] == K_RELATED)) {
-			if (!related_known(ct, &p[i]))
-				r = admit(w, pol, &p[i], &key[i], now);
+			p[i].state = KD_FW_UNTRACKED;
+		} else if (unlikely(kind[i] == K_RELATED) && related_known(ct, &p[i])) {
+			p[i].state = KD_FW_PASS;
 		} else {
-			r = admit(w, pol, &p[i], &key[i], now);
+			p[i].state = KD_FW_NEW;
 		}
-		pass[i] = r == KD_PARSE_OK;
+	}
+}
+
+void
+kd_fw_commit_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
+{
+	const struct kd_policy *pol = kd_policy_get();
+	uint64_t now = rte_rdtsc();
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
+		enum kd_drop_reason r = KD_PARSE_OK, why;
+		bool reopen = false;
+
+		switch (p[i].state) {
+		case KD_FW_NEW:
+			r = admit(w, pol, &p[i], &p[i].key, now);
+			break;
+		case KD_FW_RECHECK:
+			r = established(w, pol, &p[i], p[i].idx, p[i].dir, now, &reopen);
+			if (reopen) {
+				w->st->event[KD_EV_CT_REOPENED]++;
+				r = admit(w, pol, &p[i], &p[i].key, now);
+			}
+			break;
+		case KD_FW_UNTRACKED:
+			if (policy_verdict(w->st, pol, &p[i], &p[i].key, &why) != KD_POL_OPEN)
+				r = KD_DROP_CT_FRAGMENT;
+			break;
+		default:
+			continue;
+		}
 		if (r != KD_PARSE_OK)
-			kd_worker_drop(w, p[i].m, r);
+			kd_fw_drop(w, &p[i], r);
+		else
+			p[i].state = KD_FW_PASS;
 	}
 }
 

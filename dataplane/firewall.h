@@ -23,25 +23,57 @@
 
 #include <rte_mbuf.h>
 
+#include "dataplane/conntrack.h"
 #include "dataplane/parse.h"
 #include "dataplane/worker.h"
 
 /* An end of the connection that is not a local vNIC. */
 #define KD_FW_REMOTE UINT16_MAX
 
+/* Where a packet stands between the two phases. */
+enum kd_fw_state {
+	KD_FW_PASS,		/* a known connection's packet, tracked: send it */
+	KD_FW_NEW,		/* no connection yet: policy and insert after routing */
+	KD_FW_RECHECK,		/* known, but judged by an older policy: judge again after routing */
+	KD_FW_UNTRACKED,	/* a fragment: policy decides after routing */
+	KD_FW_DROPPED,		/* counted and queued for freeing; skip it */
+};
+
 struct kd_fw_pkt {
 	struct rte_mbuf *m;
 	const struct kd_pkt_meta *pm;	/* inner headers */
 	uint16_t zone;			/* VPC slot */
 	uint16_t src_port;		/* local vNIC the packet came from, or KD_FW_REMOTE */
-	uint16_t dst_port;		/* local vNIC it goes to, or KD_FW_REMOTE */
+	uint16_t dst_port;		/* local vNIC it goes to, or KD_FW_REMOTE; set by routing */
+	uint8_t state;			/* enum kd_fw_state, set by kd_fw_lookup_burst */
+	uint8_t dir;
+	uint32_t idx;
+	struct kd_ct_key key;
 };
 
-/**
- * Judge n packets; pass[i] is set for those that may go on. Dropped ones are
- * already counted and queued for freeing.
+/*
+ * Two phases around routing, so that a translation found in the connection
+ * (NAT) is applied before the route is chosen, and policy is judged on the
+ * routed destination:
+ *   kd_fw_lookup_burst()  keys, one bulk lookup, tracking of known connections;
+ *   (the caller routes what is not KD_FW_DROPPED and sets dst_port,
+ *    or calls kd_fw_drop() for what it cannot route);
+ *   kd_fw_commit_burst()  policy and insert for new connections, re-judgement
+ *                         of connections after a policy change.
  */
-void kd_fw_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n, uint8_t *pass);
+void kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n);
+void kd_fw_commit_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n);
+
+/** The caller drops a packet between the phases. */
+void kd_fw_drop(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r);
+
+/** Both phases, for a path whose routing is already done (dst_port set). */
+static inline void
+kd_fw_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
+{
+	kd_fw_lookup_burst(w, p, n);
+	kd_fw_commit_burst(w, p, n);
+}
 
 /** Age a slice of this worker's share of the connection table; once per loop. */
 void kd_fw_age(struct kd_worker *w, uint64_t now);

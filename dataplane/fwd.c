@@ -79,13 +79,11 @@ kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 	const struct kd_vnic *vn = &t->vnic[port];
 	const struct kd_vpc *vpc = &t->vpc[vn->vpc];
 	struct kd_pkt_meta pm[KD_BURST];
-	struct rte_mbuf *fw[KD_BURST];
-	uint32_t dst[KD_BURST];
-	uint32_t nh[KD_BURST], hop[KD_BURST];
 	struct kd_fw_pkt fp[KD_BURST];
-	uint8_t pass[KD_BURST];
+	uint32_t dst[KD_BURST], nh[KD_BURST], hop[KD_BURST];
+	uint16_t at[KD_BURST];
 	enum kd_drop_reason r;
-	uint16_t i, k = 0, nf = 0;
+	uint16_t i, j, k = 0, nr = 0;
 
 	if (unlikely(!vn->used)) {
 		for (i = 0; i < n; i++)
@@ -94,7 +92,7 @@ kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 	}
 	for (i = 0; i < n && i < 4; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-	/* Pass 1: parse and filter, collecting destinations for one bulk lookup. */
+	/* Pass 1: parse and filter what is routed from what the gateway answers itself. */
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct kd_pkt_meta *p = &pm[k];
@@ -115,8 +113,9 @@ kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 				goto drop;
 			}
 			if (likely(ip->dst_addr != vpc->gw_ip)) {
-				dst[k] = rte_be_to_cpu_32(ip->dst_addr);
-				fw[k++] = m;
+				fp[k] = (struct kd_fw_pkt){ .m = m, .pm = p, .zone = vn->vpc,
+							    .src_port = port, .state = KD_FW_PASS };
+				k++;
 				continue;
 			}
 		}
@@ -130,53 +129,59 @@ drop:
 	}
 	if (k == 0)
 		return;
-	rte_lpm_lookup_bulk(vpc->lpm, dst, nh, k);
-	/* Pass 2: route; what has a route goes to the firewall with its inner headers intact. */
+	/* Pass 2: known connections, before routing (a translation would apply here). */
+	if (w->ct != NULL)
+		kd_fw_lookup_burst(w, fp, k);
 	for (i = 0; i < k; i++) {
-		struct rte_mbuf *m = fw[i];
-		const struct rte_ipv4_hdr *ip =
-			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm[i].l3_off);
+		const struct rte_ipv4_hdr *ip;
 
-		if (unlikely(!(nh[i] & RTE_LPM_LOOKUP_SUCCESS))) {
-			r = KD_DROP_FWD_NO_ROUTE;
-			goto drop2;
+		if (fp[i].state == KD_FW_DROPPED)
+			continue;
+		ip = rte_pktmbuf_mtod_offset(fp[i].m, const struct rte_ipv4_hdr *, pm[i].l3_off);
+		dst[nr] = rte_be_to_cpu_32(ip->dst_addr);
+		at[nr++] = i;
+	}
+	if (nr == 0)
+		return;
+	/* Pass 3: one bulk route lookup on the (post-translation) destinations. */
+	rte_lpm_lookup_bulk(vpc->lpm, dst, nh, nr);
+	for (j = 0; j < nr; j++) {
+		struct kd_fw_pkt *f = &fp[at[j]];
+		const struct rte_ipv4_hdr *ip =
+			rte_pktmbuf_mtod_offset(f->m, const struct rte_ipv4_hdr *, f->pm->l3_off);
+
+		if (unlikely(!(nh[j] & RTE_LPM_LOOKUP_SUCCESS))) {
+			kd_fw_drop(w, f, KD_DROP_FWD_NO_ROUTE);
+			continue;
 		}
 		if (unlikely(ip->time_to_live <= 1)) {
-			r = KD_DROP_FWD_TTL;
-			goto drop2;
+			kd_fw_drop(w, f, KD_DROP_FWD_TTL);
+			continue;
 		}
 		/* Outer IP = outer UDP/VXLAN + inner Ethernet + inner IP: 50 bytes more. */
-		if ((nh[i] & KD_NH_REMOTE) &&
+		if ((nh[j] & KD_NH_REMOTE) &&
 		    unlikely(rte_be_to_cpu_16(ip->total_length) + KD_VXLAN_OUTER_LEN >
 			     t->uplink_mtu) &&
 		    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG))) {
-			frag_needed_slow(w, t, m, &pm[i], vpc, port);
+			frag_needed_slow(w, t, f->m, f->pm, vpc, port);
+			f->state = KD_FW_DROPPED;	/* it became the ICMP answer */
 			continue;
 		}
-		fp[nf] = (struct kd_fw_pkt){
-			.m = m, .pm = &pm[i], .zone = vn->vpc, .src_port = port,
-			.dst_port = (nh[i] & KD_NH_REMOTE) ? KD_FW_REMOTE :
-							     (uint16_t)(nh[i] & KD_NH_INDEX_MASK),
-		};
-		hop[nf++] = nh[i];
-		continue;
-drop2:
-		kd_worker_drop(w, m, r);
+		f->dst_port = (nh[j] & KD_NH_REMOTE) ? KD_FW_REMOTE :
+						       (uint16_t)(nh[j] & KD_NH_INDEX_MASK);
+		hop[at[j]] = nh[j];
 	}
-	if (nf == 0)
-		return;
+	/* Pass 4: policy and insert for new connections, on the routed destination. */
 	if (w->ct != NULL)
-		kd_fw_burst(w, fp, nf, pass);
-	else
-		memset(pass, 1, nf);
-	/* Pass 3: deliver what the firewall let through. */
-	for (i = 0; i < nf; i++) {
+		kd_fw_commit_burst(w, fp, k);
+	/* Pass 5: deliver. */
+	for (i = 0; i < k; i++) {
 		struct rte_mbuf *m = fp[i].m;
 		const struct kd_pkt_meta *p = fp[i].pm;
 		struct rte_ipv4_hdr *ip;
 		uint32_t idx = hop[i] & KD_NH_INDEX_MASK;
 
-		if (!pass[i])
+		if (fp[i].state != KD_FW_PASS)
 			continue;
 		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, p->l3_off);
 		if (hop[i] & KD_NH_REMOTE) {

@@ -142,7 +142,6 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 	int last_vpc = -1;
 	struct decap dc[KD_BURST];
 	struct kd_fw_pkt fp[KD_BURST];
-	uint8_t pass[KD_BURST];
 	uint16_t i, nd = 0;
 
 	for (i = 0; i < PREFETCH_AHEAD && i < n; i++)
@@ -188,7 +187,7 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 				goto drop;
 			fp[nd] = (struct kd_fw_pkt){ .m = m, .pm = &dc[nd].pm, .zone = dc[nd].vpc,
 						     .src_port = KD_FW_REMOTE,
-						     .dst_port = dc[nd].out };
+						     .dst_port = dc[nd].out, .state = KD_FW_PASS };
 			nd++;
 			continue;
 		}
@@ -208,11 +207,10 @@ drop:
 	}
 	if (nd == 0)
 		return;
+	/* Routing is done (the inner destination is a local vNIC): both phases at once. */
 	if (w->ct != NULL)
-		kd_fw_burst(w, fp, nd, pass);
-	else
-		memset(pass, 1, nd);
+		kd_fw_burst(w, fp, nd);
 	for (i = 0; i < nd; i++)
-		if (pass[i])
+		if (fp[i].state == KD_FW_PASS)
 			decap_finish(w, t, fp[i].m, &dc[i]);
 }
