@@ -44,7 +44,7 @@ struct kd_ct_key {
 	uint8_t proto;
 	uint8_t pad;
 	uint16_t zone;
-} __rte_aligned(4);
+} __rte_aligned(8);	/* rte_hash_crc reads it 8 bytes at a time */
 
 enum kd_ct_dir { KD_CT_ORIG = 0, KD_CT_REPLY = 1 };
 
