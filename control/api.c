@@ -77,9 +77,15 @@ touches_policy(const struct kd_kind *k)
 }
 
 static bool
+touches_services(const struct kd_kind *k)
+{
+	return k == NULL || k->id == KD_KIND_SERVICE || k->id == KD_KIND_ENDPOINTSLICE;
+}
+
+static bool
 touches(const struct kd_kind *k)
 {
-	return touches_tables(k) || touches_policy(k);
+	return touches_tables(k) || touches_policy(k) || touches_services(k);
 }
 
 /* A reused policy id starts counting from what its previous owner left. */
@@ -110,16 +116,26 @@ kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal, struct kd
 {
 	struct kd_tables *t = NULL;
 	struct kd_policy *p = NULL;
+	struct kd_lb *lb = NULL;
 
 	if (api->build != NULL && touches_tables(k)) {
 		t = api->build(api->cb_arg, &api->store, e);
 		if (t == NULL)
 			return e->code;
 	}
+	if (api->build_lb != NULL && touches_services(k)) {
+		lb = api->build_lb(api->cb_arg, &api->store, e);
+		if (lb == NULL) {
+			kd_tables_free(t);
+			return e->code;
+		}
+	}
 	if (api->build_policy != NULL && touches_policy(k)) {
 		p = api->build_policy(api->cb_arg, &api->store, e);
 		if (p == NULL) {
 			kd_tables_free(t);
+			if (lb != NULL)
+				api->discard_lb(api->cb_arg, lb);
 			return e->code;
 		}
 	}
@@ -129,6 +145,8 @@ kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal, struct kd
 		api->publish_policy(api->cb_arg, p);
 	if (t != NULL)
 		api->publish(api->cb_arg, t);
+	if (lb != NULL)
+		api->publish_lb(api->cb_arg, lb);
 	if (removal && p != NULL)
 		api->publish_policy(api->cb_arg, p);
 	return KD_OK;
@@ -241,8 +259,7 @@ decorate(const struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *ob
 			if (strcmp(t->rnode[i].name, o->name) != 0)
 				continue;
 			if (kd_arp_neigh_mac(t->rnode[i].neigh, &mac))
-				snprintf(sb->b, sizeof(sb->b), "%02x:%02x:%02x:%02x:%02x:%02x",
-					 RTE_ETHER_ADDR_BYTES(&mac));
+				kd_config_format_mac(&mac, sb->b, sizeof(sb->b));
 		}
 		o->status = &sb->node;
 	}
@@ -723,14 +740,6 @@ do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *
 	return st;
 }
 
-static void
-ip_str(rte_be32_t ip, char *buf, size_t len)
-{
-	const uint8_t *b = (const uint8_t *)&ip;
-
-	snprintf(buf, len, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-}
-
 static const char *
 flow_state(const struct kd_ct_conn *c)
 {
@@ -851,8 +860,8 @@ do_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8_t *
 				      k->proto == IPPROTO_SCTP ? PB_C(PROTOCOL__PROTOCOL_SCTP) :
 				      PB_C(PROTOCOL__PROTOCOL_UNSPECIFIED);
 			f->ip_protocol = k->proto;
-			ip_str(k->ip[0], strs[n][1], 64);
-			ip_str(k->ip[1], strs[n][2], 64);
+			kd_config_format_ipv4(k->ip[0], strs[n][1], 64);
+			kd_config_format_ipv4(k->ip[1], strs[n][2], 64);
 			f->src_ip = strs[n][1];
 			f->dst_ip = strs[n][2];
 			f->src_port = rte_be_to_cpu_16(k->port[0]);

@@ -23,6 +23,7 @@
 
 struct kd_config;
 struct kd_ct;
+struct kd_lb;
 struct kd_policy;
 struct kd_stats;
 struct kd_tables;
@@ -55,6 +56,10 @@ typedef void (*kd_api_publish_fn)(void *arg, struct kd_tables *t);
 typedef struct kd_policy *(*kd_api_build_policy_fn)(void *arg, const struct kd_store *s,
 						    struct kd_api_err *e);
 typedef void (*kd_api_policy_fn)(void *arg, struct kd_policy *p);
+/* And for Service tables. */
+typedef struct kd_lb *(*kd_api_build_lb_fn)(void *arg, const struct kd_store *s,
+					    struct kd_api_err *e);
+typedef void (*kd_api_lb_fn)(void *arg, struct kd_lb *lb);
 
 struct kd_api {
 	struct kd_store store;
@@ -67,6 +72,8 @@ struct kd_api {
 	kd_api_publish_fn publish;
 	kd_api_build_policy_fn build_policy;
 	kd_api_policy_fn publish_policy;
+	kd_api_build_lb_fn build_lb;
+	kd_api_lb_fn publish_lb, discard_lb;
 	void *cb_arg;
 	const uint64_t *acl_builds;	/* for GetStats; may be NULL */
 	/* Per-policy counters at the moment each policy id was (re)given. */
@@ -92,9 +99,10 @@ enum kd_status kd_api_create(struct kd_api *api, const struct kd_kind *k,
 
 /**
  * Rebuilds what a change to kind k affects (routing tables, compiled
- * policy, or both; NULL: everything) and publishes it. Both are built before
- * either is published; policy goes first unless the change removes
- * something, so that a pod is never reachable before its policy is live.
+ * policy, Service tables; NULL: everything) and publishes it. All are built
+ * before any is published; policy goes first unless the change removes
+ * something, so that a pod is never reachable before its policy is live,
+ * and Services go after the routes to their endpoints.
  */
 enum kd_status kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal,
 			   struct kd_api_err *e);

@@ -10,6 +10,7 @@
 
 #include "control/config.h"
 #include "control/names.h"
+#include "dataplane/maglev.h"
 
 /* Defaults; docs/configuration.md mirrors this table. */
 #define DEF_FILE_PREFIX "kdpu"
@@ -23,6 +24,9 @@
 #define DEF_MAX_RNODES 1024
 #define DEF_ARP_REFRESH 30
 #define DEF_CT_CAPACITY 262144
+#define DEF_MAGLEV_M 4093		/* prime; about 400 entries per endpoint at 10 */
+#define DEF_AFFINITY_CAPACITY 65536
+#define DEF_HAIRPIN_IP "169.254.42.1"	/* link-local, as Cilium uses for hairpin */
 #define DEF_API_SOCKET "/run/kdpu/kdpu.sock"
 #define DEF_API_MAX_KB 4096
 
@@ -135,6 +139,22 @@ kd_config_parse_mac(const char *s, struct rte_ether_addr *mac)
 	if (!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
 		return -EINVAL;
 	return 0;
+}
+
+void
+kd_config_format_ipv4(rte_be32_t ip, char *buf, size_t len)
+{
+	const uint8_t *b = (const uint8_t *)&ip;
+
+	snprintf(buf, len, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+}
+
+void
+kd_config_format_mac(const struct rte_ether_addr *mac, char *buf, size_t len)
+{
+	const uint8_t *b = mac->addr_bytes;
+
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
 /* Every key of a group must be one we know: a typo must not pass silently. */
@@ -685,6 +705,29 @@ load_conntrack(struct ctx *c, const config_setting_t *root, struct kd_config *cf
 	return 0;
 }
 
+static int
+load_services(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
+{
+	static const char *const keys[] = { "maglev_table_size", "hairpin_ip",
+					    "affinity_capacity", NULL };
+	const config_setting_t *g = config_setting_get_member(root, "services");
+
+	kd_config_parse_ipv4(DEF_HAIRPIN_IP, &cfg->svc_hairpin_ip);
+	if (g != NULL && check_keys(c, g, keys) < 0)
+		return -1;
+	if (GET_UINT(c, g, "maglev_table_size", 7, 1000003, DEF_MAGLEV_M,
+		     cfg->svc_maglev_m) < 0 ||
+	    GET_UINT(c, g, "affinity_capacity", 1024, 1u << 24, DEF_AFFINITY_CAPACITY,
+		     cfg->svc_affinity_capacity) < 0 ||
+	    get_ip(c, g, "hairpin_ip", &cfg->svc_hairpin_ip, false) < 0)
+		return -1;
+	if (!kd_maglev_is_prime(cfg->svc_maglev_m))
+		return fail(c, config_setting_get_member(g, "maglev_table_size"), NULL,
+			    "%u is not prime (Maglev needs a prime table size, e.g. 4093 or 65537)",
+			    cfg->svc_maglev_m);
+	return 0;
+}
+
 static bool
 is_loopback(const char *hostport)
 {
@@ -758,7 +801,7 @@ kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN]
 {
 	static const char *const top[] = { "eal", "workers", "mempool", "tables", "node", "ports",
 					   "vpcs", "vnics", "remote_nodes", "api", "conntrack",
-					   NULL };
+					   "services", NULL };
 	struct ctx c = { .path = path, .err = err };
 	const config_setting_t *root;
 	config_t lc;
@@ -789,7 +832,8 @@ kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN]
 		uplink |= cfg->ports[i].role == KD_CFG_ROLE_UPLINK;
 	if (load_node(&c, root, cfg, uplink) < 0 || load_vpcs(&c, root, cfg) < 0 ||
 	    load_vnics(&c, root, cfg) < 0 || load_rnodes(&c, root, cfg) < 0 ||
-	    load_api(&c, root, cfg) < 0 || load_conntrack(&c, root, cfg) < 0)
+	    load_api(&c, root, cfg) < 0 || load_conntrack(&c, root, cfg) < 0 ||
+	    load_services(&c, root, cfg) < 0)
 		goto out;
 	if (cfg->n_rnodes > 0 && !uplink) {
 		fail(&c, config_setting_get_member(root, "remote_nodes"), NULL,

@@ -100,6 +100,10 @@ struct kd_config {
 	/* conntrack */
 	uint32_t ct_capacity;
 	struct kd_ct_timeouts ct_timeouts;
+	/* services */
+	uint32_t svc_maglev_m;		/* prime */
+	uint32_t svc_affinity_capacity;
+	rte_be32_t svc_hairpin_ip;
 	/* api */
 	char api_unix_socket[108];
 	char api_listen[128];
@@ -129,5 +133,8 @@ int kd_config_parse_ipv4(const char *s, rte_be32_t *ip);
 int kd_config_parse_cidr(const char *s, rte_be32_t *prefix, uint8_t *plen, bool strict);
 /** "aa:bb:cc:dd:ee:ff"; unicast only. */
 int kd_config_parse_mac(const char *s, struct rte_ether_addr *mac);
+/* And back, as the API prints them (dotted quad; lower-case MAC, as Kubernetes does). */
+void kd_config_format_ipv4(rte_be32_t ip, char *buf, size_t len);
+void kd_config_format_mac(const struct rte_ether_addr *mac, char *buf, size_t len);
 
 #endif

@@ -11,6 +11,7 @@
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
 
+#include "control/file.h"
 #include "control/grpc_client.h"
 
 struct kd_client {
@@ -18,29 +19,6 @@ struct kd_client {
 	grpc_completion_queue *cq;
 	int timeout_ms;
 };
-
-static char *
-slurp(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = calloc(1, (size_t)n + 1)) != NULL &&
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf == NULL)
-		snprintf(err, errlen, "%s: cannot read", path);
-	return buf;
-}
 
 struct kd_client *
 kd_client_open(const struct kd_client_opts *o, char *err, size_t errlen)
@@ -55,11 +33,11 @@ kd_client_open(const struct kd_client_opts *o, char *err, size_t errlen)
 	grpc_init();
 	if (o->tls_ca != NULL) {
 		grpc_ssl_pem_key_cert_pair pair = { NULL, NULL };
-		char *ca = slurp(o->tls_ca, err, errlen), *cert = NULL, *key = NULL;
+		char *ca = kd_file_read(o->tls_ca, err, errlen), *cert = NULL, *key = NULL;
 
 		if (ca != NULL && o->tls_cert != NULL) {
-			cert = slurp(o->tls_cert, err, errlen);
-			key = cert != NULL ? slurp(o->tls_key, err, errlen) : NULL;
+			cert = kd_file_read(o->tls_cert, err, errlen);
+			key = cert != NULL ? kd_file_read(o->tls_key, err, errlen) : NULL;
 			pair.cert_chain = cert;
 			pair.private_key = key;
 		}

@@ -25,6 +25,7 @@
 #include <grpc/support/time.h>
 
 #include "control/api.h"
+#include "control/file.h"
 #include "control/grpc_server.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -277,29 +278,6 @@ kd_grpc_poll(struct kd_grpc_server *s, int timeout_ms)
 	}
 }
 
-static char *
-read_pem(const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = calloc(1, (size_t)n + 1)) != NULL &&
-	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf == NULL)
-		snprintf(err, errlen, "%s: cannot read", path);
-	return buf;
-}
-
 /* Refuse to take over the socket of a daemon that is still running. */
 static int
 claim_unix_path(const char *path, char *err, size_t errlen)
@@ -351,11 +329,11 @@ server_creds(const struct kd_grpc_opts *o, char *err, size_t errlen)
 
 	if (o->tls_cert == NULL || o->tls_cert[0] == '\0')
 		return grpc_insecure_server_credentials_create();
-	cert = read_pem(o->tls_cert, err, errlen);
+	cert = kd_file_read(o->tls_cert, err, errlen);
 	if (cert != NULL)
-		key = read_pem(o->tls_key, err, errlen);
+		key = kd_file_read(o->tls_key, err, errlen);
 	if (key != NULL)
-		ca = read_pem(o->tls_client_ca, err, errlen);
+		ca = kd_file_read(o->tls_client_ca, err, errlen);
 	if (ca != NULL) {
 		pair.private_key = key;
 		pair.cert_chain = cert;

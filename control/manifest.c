@@ -20,8 +20,7 @@ struct conv {
 	const char *where;
 	char *err;
 	size_t errlen;
-	char path[256];
-	size_t plen;
+	struct kd_fpath path;
 };
 
 static int
@@ -37,33 +36,8 @@ fail(struct conv *c, const yaml_node_t *n, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(c->err, c->errlen, "%s, line %zu: %s: %s", c->where,
-		 n != NULL ? n->start_mark.line + 1 : 0, c->plen != 0 ? c->path : "(document)", msg);
+		 n != NULL ? n->start_mark.line + 1 : 0, c->path.len != 0 ? c->path.s : "(document)", msg);
 	return -1;
-}
-
-static size_t
-push(struct conv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t
-push(struct conv *c, const char *fmt, ...)
-{
-	size_t saved = c->plen;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(c->path + c->plen, sizeof(c->path) - c->plen, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		c->plen = c->plen + (size_t)n < sizeof(c->path) ? c->plen + (size_t)n :
-								  sizeof(c->path) - 1;
-	return saved;
-}
-
-static void
-pop(struct conv *c, size_t saved)
-{
-	c->plen = saved;
-	c->path[saved] = '\0';
 }
 
 /* Compare ignoring case and underscores: "clusterIPs" matches "cluster_ips". */
@@ -136,21 +110,10 @@ static int
 parse_enum(struct conv *c, const yaml_node_t *n, const ProtobufCEnumDescriptor *d, int *v)
 {
 	const char *s = scalar(n);
-	size_t plen = 0, i;
+	size_t plen = kd_pb_enum_prefix_len(d), i;
 
 	if (s == NULL)
 		return fail(c, n, "expected one of the %s values", d->short_name);
-	if (d->n_values > 1) {
-		const char *a = d->values[0].name, *b = d->values[1].name;
-
-		while (a[plen] != '\0' && a[plen] == b[plen])
-			plen++;
-		for (i = 2; i < d->n_values; i++)
-			while (plen > 0 && strncmp(d->values[i].name, a, plen) != 0)
-				plen--;
-		while (plen > 0 && a[plen - 1] != '_')
-			plen--;
-	}
 	for (i = 0; i < d->n_values; i++)
 		if (same_name(d->values[i].name + plen, s) || strcmp(d->values[i].name, s) == 0) {
 			*v = d->values[i].value;
@@ -161,15 +124,6 @@ parse_enum(struct conv *c, const yaml_node_t *n, const ProtobufCEnumDescriptor *
 
 static int to_message(struct conv *c, int node, const ProtobufCMessageDescriptor *d,
 		      ProtobufCMessage **out, int depth);
-
-static bool
-is_map_entry(const ProtobufCMessageDescriptor *d)
-{
-	size_t n = strlen(d->short_name);
-
-	return d->n_fields == 2 && n > 5 && strcmp(d->short_name + n - 5, "Entry") == 0 &&
-	       strcmp(d->fields[0].name, "key") == 0 && strcmp(d->fields[1].name, "value") == 0;
-}
 
 static ProtobufCMessage *
 new_message(const ProtobufCMessageDescriptor *d)
@@ -265,23 +219,6 @@ set_value(struct conv *c, const ProtobufCFieldDescriptor *f, yaml_node_t *n, int
 	}
 }
 
-static size_t
-elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_UINT64:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	default:
-		return 4;
-	}
-}
-
 /* A map field from a YAML mapping: one Entry message per pair. */
 static int
 set_map(struct conv *c, const ProtobufCFieldDescriptor *f, yaml_node_t *n, char *base)
@@ -334,27 +271,27 @@ set_field(struct conv *c, const ProtobufCFieldDescriptor *f, int node, char *bas
 			*(uint32_t *)(base + f->quantifier_offset) = f->id;
 		return set_value(c, f, n, node, base + f->offset, depth);
 	}
-	if (f->type == PROTOBUF_C_TYPE_MESSAGE && is_map_entry(f->descriptor))
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE && kd_pb_is_map_entry(f->descriptor))
 		return set_map(c, f, n, base);
 	if (n->type != YAML_SEQUENCE_NODE)
 		return fail(c, n, "expected a list");
 	if (*(size_t *)(base + f->quantifier_offset) != 0)
 		return fail(c, n, "given twice");
 	cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	sz = elem_size(f);
+	sz = kd_pb_elem_size(f);
 	arr = calloc(cnt + 1, sz);
 	if (arr == NULL)
 		return fail(c, n, "out of memory");
 	*(void **)(base + f->offset) = arr;
 	for (i = 0; i < cnt; i++) {
 		int item = n->data.sequence.items.start[i];
-		size_t s = push(c, "[%zu]", i);
+		size_t s = kd_fpath_push(&c->path, "[%zu]", i);
 
 		*(size_t *)(base + f->quantifier_offset) = i + 1;
 		if (set_value(c, f, yaml_document_get_node(c->doc, item), item,
 			      (char *)arr + i * sz, depth) != 0)
 			return -1;
-		pop(c, s);
+		kd_fpath_pop(&c->path, s);
 	}
 	return 0;
 }
@@ -387,10 +324,10 @@ to_message(struct conv *c, int node, const ProtobufCMessageDescriptor *d, Protob
 				break;
 		if (i == d->n_fields)
 			continue;	/* a field the API does not carry */
-		s = push(c, "%s%s", c->plen != 0 ? "." : "", key);
+		s = kd_fpath_push(&c->path, "%s%s", c->path.len != 0 ? "." : "", key);
 		if (set_field(c, &d->fields[i], pr->value, (char *)m, depth) != 0)
 			return -1;
-		pop(c, s);
+		kd_fpath_pop(&c->path, s);
 	}
 	return 0;
 }

@@ -197,24 +197,13 @@ enum_name(const ProtobufCEnumDescriptor *d, int v, char *out, size_t len)
 	static const char *const upper[] = { "IP", "TCP", "UDP", "SCTP" };
 	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
 	const char *s;
-	size_t plen = 0, n = 0, i;
+	size_t n = 0, i;
 
 	if (ev == NULL) {
 		snprintf(out, len, "%d", v);
 		return;
 	}
-	if (d->n_values > 1) {
-		const char *a = d->values[0].name, *b = d->values[1].name;
-
-		while (a[plen] != '\0' && a[plen] == b[plen])
-			plen++;
-		for (i = 2; i < d->n_values; i++)
-			while (plen > 0 && strncmp(d->values[i].name, a, plen) != 0)
-				plen--;
-		while (plen > 0 && a[plen - 1] != '_')
-			plen--;
-	}
-	for (s = ev->name + plen; *s != '\0' && n + 1 < len;) {
+	for (s = ev->name + kd_pb_enum_prefix_len(d); *s != '\0' && n + 1 < len;) {
 		size_t w = strcspn(s, "_");
 		bool up = false;
 
@@ -232,14 +221,6 @@ enum_name(const ProtobufCEnumDescriptor *d, int v, char *out, size_t len)
 /* ---------------------------------------------------------------- walk */
 
 static void message(struct out *o, const ProtobufCMessage *m, const struct kd_kind *k);
-
-static bool
-is_map_entry(const ProtobufCMessageDescriptor *d)
-{
-	size_t n = strlen(d->short_name);
-
-	return d->n_fields == 2 && n > 5 && strcmp(d->short_name + n - 5, "Entry") == 0;
-}
 
 static void
 value(struct out *o, const ProtobufCFieldDescriptor *f, const void *p)
@@ -322,23 +303,6 @@ is_default(const ProtobufCFieldDescriptor *f, const char *base)
 	}
 }
 
-static size_t
-elem_size(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(void *);
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_UINT64:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	default:
-		return 4;
-	}
-}
-
 /* k: a top-level API object, printed with apiVersion and kind and without its AIP name. */
 static void
 message(struct out *o, const ProtobufCMessage *m, const struct kd_kind *k)
@@ -371,7 +335,7 @@ message(struct out *o, const ProtobufCMessage *m, const struct kd_kind *k)
 			size_t n = *(const size_t *)(base + f->quantifier_offset);
 			const char *arr = *(char *const *)(base + f->offset);
 
-			if (f->type == PROTOBUF_C_TYPE_MESSAGE && is_map_entry(f->descriptor)) {
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE && kd_pb_is_map_entry(f->descriptor)) {
 				open_(o, true);
 				for (j = 0; j < n; j++) {
 					const ProtobufCMessage *e = ((ProtobufCMessage *const *)arr)[j];
@@ -386,7 +350,7 @@ message(struct out *o, const ProtobufCMessage *m, const struct kd_kind *k)
 			}
 			open_(o, false);
 			for (j = 0; j < n; j++)
-				value(o, f, arr + j * elem_size(f));
+				value(o, f, arr + j * kd_pb_elem_size(f));
 			close_(o, false);
 		}
 	}

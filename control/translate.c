@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -262,25 +261,6 @@ create_packed(struct kd_api *api, enum kd_kind_id id, const ProtobufCMessage *m,
 	return kd_api_create(api, &kd_kinds[id], obj, e);
 }
 
-/* Kubernetes and iproute2 print MACs in lower case; so does the API. */
-static void
-mac_str(const struct rte_ether_addr *mac, char *buf, size_t len)
-{
-	char *p;
-
-	rte_ether_format_addr(buf, (uint16_t)len, mac);
-	for (p = buf; *p != '\0'; p++)
-		*p = (char)tolower((unsigned char)*p);
-}
-
-static void
-ip_str(rte_be32_t ip, char *buf, size_t len)
-{
-	const uint8_t *b = (const uint8_t *)&ip;
-
-	snprintf(buf, len, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-}
-
 enum kd_status
 kd_translate_load_config(struct kd_api *api, const struct kd_config *cfg, struct kd_api_err *e)
 {
@@ -295,8 +275,8 @@ kd_translate_load_config(struct kd_api *api, const struct kd_config *cfg, struct
 		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
 		char gw[16], mac[RTE_ETHER_ADDR_FMT_SIZE];
 
-		ip_str(c->gw_ip, gw, sizeof(gw));
-		mac_str(&c->gw_mac, mac, sizeof(mac));
+		kd_config_format_ipv4(c->gw_ip, gw, sizeof(gw));
+		kd_config_format_mac(&c->gw_mac, mac, sizeof(mac));
 		m.name = (char *)(uintptr_t)c->name;
 		s.vni = c->vni;
 		s.gateway_ip = gw;
@@ -316,8 +296,8 @@ kd_translate_load_config(struct kd_api *api, const struct kd_config *cfg, struct
 		char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE], pod[160] = "", *ips[1] = { ip };
 		const char *slash = strchr(c->pod, '/');
 
-		ip_str(c->ip, ip, sizeof(ip));
-		mac_str(&c->mac, mac, sizeof(mac));
+		kd_config_format_ipv4(c->ip, ip, sizeof(ip));
+		kd_config_format_mac(&c->mac, mac, sizeof(mac));
 		if (slash != NULL)
 			snprintf(pod, sizeof(pod), "namespaces/%.*s/pods/%s",
 				 (int)(slash - c->pod), c->pod, slash + 1);
@@ -344,10 +324,10 @@ kd_translate_load_config(struct kd_api *api, const struct kd_config *cfg, struct
 		char vtep[16], mac[RTE_ETHER_ADDR_FMT_SIZE], cidr[KD_CFG_MAX_CIDRS][24];
 		char *cidrs[KD_CFG_MAX_CIDRS];
 
-		ip_str(c->vtep_ip, vtep, sizeof(vtep));
-		mac_str(&c->inner_mac, mac, sizeof(mac));
+		kd_config_format_ipv4(c->vtep_ip, vtep, sizeof(vtep));
+		kd_config_format_mac(&c->inner_mac, mac, sizeof(mac));
 		for (j = 0; j < c->n_cidrs; j++) {
-			ip_str(c->cidrs[j].prefix, cidr[j], sizeof(cidr[j]));
+			kd_config_format_ipv4(c->cidrs[j].prefix, cidr[j], sizeof(cidr[j]));
 			snprintf(cidr[j] + strlen(cidr[j]), sizeof(cidr[j]) - strlen(cidr[j]),
 				 "/%u", c->cidrs[j].plen);
 			cidrs[j] = cidr[j];
@@ -370,7 +350,7 @@ kd_translate_load_config(struct kd_api *api, const struct kd_config *cfg, struct
 		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
 		char vtep[16];
 
-		ip_str(cfg->vtep_ip, vtep, sizeof(vtep));
+		kd_config_format_ipv4(cfg->vtep_ip, vtep, sizeof(vtep));
 		m.name = (char *)(uintptr_t)cfg->node_name;
 		s.vtep_ip = vtep;
 		o.metadata = &m;

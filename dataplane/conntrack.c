@@ -199,22 +199,31 @@ kd_ct_reclaim(struct kd_ct *ct)
 
 int
 kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
-	     uint64_t now)
+	     uint64_t now, uint32_t *found, uint8_t *found_dir)
 {
 	struct kd_ct_key rev;
 	struct kd_ct_conn *c;
+	uint8_t flags = KD_CT_F_USED;
 	int32_t pos;
 	void *slot;
 	uint32_t idx;
 	int ret;
 
-	if (reply == NULL) {
-		kd_ct_key_reverse(&rev, key);
+	kd_ct_key_reverse(&rev, key);
+	if (reply == NULL)
 		reply = &rev;
-	}
+	else if (memcmp(reply, &rev, sizeof(rev)) != 0)
+		flags |= KD_CT_F_NAT;
 	rte_spinlock_lock(&ct->wlock);
 	/* Single writer from here: check-then-add cannot race another insert. */
-	if (rte_hash_lookup(ct->hash, key) >= 0 || rte_hash_lookup(ct->hash, reply) >= 0) {
+	if (rte_hash_lookup_data(ct->hash, key, &slot) >= 0) {
+		*found = DATA_IDX(slot);
+		*found_dir = DATA_DIR(slot);
+		ret = -EEXIST;
+		goto out;
+	}
+	if (rte_hash_lookup(ct->hash, reply) >= 0) {
+		*found = UINT32_MAX;	/* the reply tuple belongs to another connection */
 		ret = -EEXIST;
 		goto out;
 	}
@@ -237,7 +246,7 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 	c->proto = key->proto;
 	memset(&c->tcp, 0, sizeof(c->tcp));
 	__atomic_store_n(&c->expires, now, __ATOMIC_RELAXED);
-	__atomic_store_n(&c->flags, KD_CT_F_USED, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->flags, flags, __ATOMIC_RELEASE);
 	ret = rte_hash_add_key_data(ct->hash, key, DATA(idx, KD_CT_ORIG));
 	if (ret == 0) {
 		ret = rte_hash_add_key_data(ct->hash, reply, DATA(idx, KD_CT_REPLY));
@@ -248,7 +257,7 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 		}
 		/* Readers may hold the original key already: it waits out a grace period. */
 		pos = rte_hash_del_key(ct->hash, key);
-		__atomic_store_n(&c->flags, KD_CT_F_USED | KD_CT_F_DEAD, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->flags, flags | KD_CT_F_DEAD, __ATOMIC_RELEASE);
 		rte_rcu_qsbr_dq_enqueue(ct->dq, &(struct dead){ idx, { pos, -1 } });
 		ct->n_dead++;
 	} else {

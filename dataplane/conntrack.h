@@ -59,6 +59,12 @@ struct kd_ct_timeouts {
 #define KD_CT_F_REPLIED 0x01	/* a packet went the reply way */
 #define KD_CT_F_DEAD 0x02	/* being deleted; lookups treat it as absent */
 #define KD_CT_F_USED 0x04	/* ever inserted (aging skips never-used records) */
+/*
+ * The reply key is not the original's reverse: the connection is
+ * translated. A packet matching key[d] is rewritten to the reverse of
+ * key[!d], so the two keys are the whole NAT state.
+ */
+#define KD_CT_F_NAT 0x08
 
 /* Two cache lines: the size that decides how many connections fit in a card. */
 struct kd_ct_conn {
@@ -176,12 +182,15 @@ void kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, u
 
 /**
  * Insert a connection whose original direction is key (reply: key's
- * reverse, or reply when not NULL, as after NAT). Returns the record index,
- * or -ENOSPC when the table is full, -EEXIST when another worker created
- * it first (look up again), -errno otherwise.
+ * reverse, or reply when not NULL, as after NAT: the record is then marked
+ * KD_CT_F_NAT if the two differ). Returns the record index,
+ * or -ENOSPC when the table is full, or -errno. -EEXIST when key is already
+ * there (an earlier packet of the burst, or another worker, created it):
+ * *found and *found_dir then say where, or *found is UINT32_MAX when it is
+ * the reply key that belongs to another connection.
  */
 int kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
-		 uint64_t now);
+		 uint64_t now, uint32_t *found, uint8_t *found_dir);
 
 /** Delete a record's keys; its slot returns after a grace period. */
 void kd_ct_delete(struct kd_ct *ct, uint32_t idx);

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
 #include "dataplane/conntrack.h"
 #include "dataplane/firewall.h"
+#include "dataplane/lb.h"
+#include "dataplane/nat.h"
 #include "dataplane/policy.h"
+#include "dataplane/reject.h"
 
 struct kd_policy *kd_policy_live;
 
@@ -53,22 +57,55 @@ build_key(const struct kd_fw_pkt *p, struct kd_ct_key *k)
 	}
 }
 
-/*
- * An ICMP error passes if it is about a connection we track: its quoted
- * header, read backwards, is that connection's reply-direction key.
- */
-static bool
-related_known(struct kd_ct *ct, const struct kd_fw_pkt *p)
+/* Bytes from the L4 header to the end of the IP packet, within the first segment. */
+static __rte_always_inline uint32_t
+l4_len(const struct kd_fw_pkt *p)
 {
 	const struct rte_ipv4_hdr *ip =
 		rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, p->pm->l3_off);
+	uint32_t end = RTE_MIN((uint32_t)p->pm->l3_off + rte_be_to_cpu_16(ip->total_length),
+			       (uint32_t)rte_pktmbuf_data_len(p->m));
+
+	return end > p->pm->l4_off ? end - p->pm->l4_off : 0;
+}
+
+static __rte_always_inline void
+rewrite(struct kd_fw_pkt *p, const struct kd_ct_key *t)
+{
+	kd_nat_rewrite(rte_pktmbuf_mtod_offset(p->m, void *, p->pm->l3_off),
+		       rte_pktmbuf_mtod_offset(p->m, void *, p->pm->l4_off), l4_len(p), t);
+}
+
+/* A packet of a translated connection becomes the reverse of the other key. */
+static __rte_always_inline void
+translate(struct kd_fw_pkt *p, const struct kd_ct_conn *c, uint8_t dir)
+{
+	struct kd_ct_key t;
+
+	kd_ct_key_reverse(&t, &c->key[!dir]);
+	rewrite(p, &t);
+}
+
+/*
+ * An ICMP error passes if it is about a connection we track: its quoted
+ * header, read backwards, is a key of that connection. If the connection
+ * is translated, the error is too: the quote goes back to what its sender
+ * knew, and the outer addresses move like the connection's own packets.
+ */
+static bool
+related(struct kd_worker *w, const struct kd_fw_pkt *p)
+{
+	struct kd_ct *ct = w->ct;
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(p->m, struct rte_ipv4_hdr *, p->pm->l3_off);
 	uint32_t end = (uint32_t)p->pm->l3_off + rte_be_to_cpu_16(ip->total_length);
 	uint32_t q = (uint32_t)p->pm->l4_off + sizeof(struct rte_icmp_hdr);
 	const struct rte_ipv4_hdr *in;
-	struct kd_ct_key k, r;
+	const struct kd_ct_conn *c;
+	struct kd_ct_key k, r, outer;
 	const struct kd_ct_key *kp = &r;
 	uint32_t idx;
-	uint8_t dir;
+	uint8_t dir, d;
 	uint16_t ihl;
 
 	if (q + sizeof(*in) > end || q + sizeof(*in) > rte_pktmbuf_data_len(p->m))
@@ -91,8 +128,25 @@ related_known(struct kd_ct *ct, const struct kd_fw_pkt *p)
 	if (idx == UINT32_MAX) {
 		kp = &k;
 		kd_ct_lookup_burst(ct, &kp, 1, &idx, &dir);
+		return idx != UINT32_MAX;
 	}
-	return idx != UINT32_MAX;
+	c = &ct->conn[idx];
+	if (!(c->flags & KD_CT_F_NAT))
+		return true;
+	/*
+	 * The error travels like a packet matching key[dir] and quotes one that
+	 * went direction d after translation: make the quote key[d] again and
+	 * the outer addresses what key[dir]'s packets become.
+	 */
+	d = !dir;
+	outer.ip[0] = ip->src_addr == c->key[dir].ip[0] ? c->key[d].ip[1] : ip->src_addr;
+	outer.ip[1] = ip->dst_addr == c->key[dir].ip[1] ? c->key[d].ip[0] : ip->dst_addr;
+	if (!kd_nat_icmp_error(ip, rte_pktmbuf_mtod_offset(p->m, void *, p->pm->l4_off),
+			       RTE_MIN(end, (uint32_t)rte_pktmbuf_data_len(p->m)) - p->pm->l4_off,
+			       &outer, &c->key[d]))
+		return false;
+	w->st->event[KD_EV_NAT_ICMP_ERROR]++;
+	return true;
 }
 
 static void
@@ -186,6 +240,18 @@ static enum kd_drop_reason established(struct kd_worker *w, const struct kd_poli
 					struct kd_fw_pkt *p, uint32_t idx, uint8_t dir, uint64_t now,
 					bool *reopen);
 
+/*
+ * What policy judges: the client as it sent, the endpoint as it receives
+ * (kube-proxy filters after DNAT and before SNAT).
+ */
+static __rte_always_inline void
+policy_tuple(struct kd_ct_key *pk, const struct kd_ct_key *orig, const struct kd_ct_key *xlat)
+{
+	*pk = *orig;
+	pk->ip[1] = xlat->ip[1];
+	pk->port[1] = xlat->port[1];
+}
+
 /* A new connection: policy, TCP's first-packet rules, insert. Returns a drop reason or OK. */
 static enum kd_drop_reason
 admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
@@ -193,13 +259,21 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 {
 	struct kd_ct *ct = w->ct;
 	enum kd_drop_reason why = KD_PARSE_OK;
+	struct kd_ct_key pk, rk;
+	const struct kd_ct_key *reply = NULL;
 	struct kd_ct_tcp tcp;
 	struct kd_tcp_seg s;
 	struct kd_ct_conn *c;
-	uint32_t verdict;
+	uint32_t verdict, found;
+	uint8_t dir;
 	int idx;
 
-	verdict = policy_verdict(w->st, pol, p, k, &why);
+	if (p->nat) {
+		policy_tuple(&pk, k, &p->xkey);
+		kd_ct_key_reverse(&rk, &p->xkey);
+		reply = &rk;
+	}
+	verdict = policy_verdict(w->st, pol, p, p->nat ? &pk : k, &why);
 	if (verdict == KD_POL_DENY)
 		return why;
 	if (k->proto == IPPROTO_TCP) {
@@ -207,20 +281,16 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 		if (!kd_tcp_new(&tcp, &s))
 			return KD_DROP_CT_INVALID;
 	}
-	idx = kd_ct_insert(ct, k, NULL, now);
+	idx = kd_ct_insert(ct, k, reply, now, &found, &dir);
 	if (unlikely(idx == -EEXIST)) {
 		/*
 		 * Created since our lookup: by an earlier packet of the same burst,
 		 * or by another worker. It is an established connection now.
 		 */
-		const struct kd_ct_key *kp = k;
-		uint32_t found;
-		uint8_t dir;
 		bool reopen = false;
 
-		kd_ct_lookup_burst(ct, &kp, 1, &found, &dir);
 		if (found == UINT32_MAX)
-			return KD_DROP_CT_RACE;
+			return p->nat ? KD_DROP_LB_NAT_CLASH : KD_DROP_CT_RACE;
 		why = established(w, pol, p, found, dir, now, &reopen);
 		return reopen ? KD_DROP_CT_RACE : why;
 	}
@@ -250,6 +320,7 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 	if (unlikely(c->pgen != pgen)) {
 		/* Judged again as if new, in its original direction, once per change. */
 		struct kd_fw_pkt orig = *p;
+		struct kd_ct_key pk, x;
 		enum kd_drop_reason why;
 		uint32_t verdict;
 
@@ -257,7 +328,9 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 			orig.src_port = p->dst_port;
 			orig.dst_port = p->src_port;
 		}
-		verdict = policy_verdict(w->st, pol, &orig, &c->key[KD_CT_ORIG], &why);
+		kd_ct_key_reverse(&x, &c->key[KD_CT_REPLY]);
+		policy_tuple(&pk, &c->key[KD_CT_ORIG], &x);
+		verdict = policy_verdict(w->st, pol, &orig, &pk, &why);
 		if (verdict == KD_POL_DENY) {
 			kd_ct_delete(ct, idx);
 			return KD_DROP_POLICY_CUT;
@@ -294,10 +367,53 @@ kd_fw_drop(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r)
 	kd_worker_drop(w, p->m, r);
 }
 
+/*
+ * A new connection to a Service: pick the endpoint and rewrite the packet
+ * to it now, so that routing sees the endpoint; a pod reaching itself is
+ * also given the hairpin source, so that the reply comes back through us.
+ */
+static void
+service(struct kd_worker *w, const struct kd_lb *lb, struct kd_fw_pkt *p, uint64_t now)
+{
+	const struct kd_lb_frontend *fe;
+	const struct kd_lb_backend *b;
+
+	if (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP &&
+	    p->key.proto != IPPROTO_SCTP)
+		return;
+	fe = kd_lb_lookup(lb, p->key.ip[1], p->key.port[1], p->key.proto);
+	if (fe == NULL)
+		return;
+	b = kd_lb_select(fe, p->key.ip[0], rte_hash_crc(&p->key, sizeof(p->key), 0), now);
+	if (unlikely(b == NULL)) {
+		w->st->drop[KD_DROP_LB_NO_ENDPOINTS]++;
+		w->st->port[p->m->port].drops++;
+		if (kd_reject_build(p->m, p->pm->l3_off, p->pm->l4_off)) {
+			w->st->event[KD_EV_LB_REJECTED]++;
+			p->state = KD_FW_REJECT;
+		} else {
+			p->state = KD_FW_DROPPED;
+			kd_worker_consume(w, p->m);
+		}
+		return;
+	}
+	p->xkey = p->key;
+	p->xkey.ip[1] = b->ip;
+	p->xkey.port[1] = b->port;
+	if (unlikely(b->ip == p->key.ip[0])) {
+		p->xkey.ip[0] = lb->hairpin_ip;
+		w->st->event[KD_EV_LB_HAIRPIN]++;
+	}
+	p->nat = 1;
+	rewrite(p, &p->xkey);
+	w->st->event[KD_EV_LB_NEW]++;
+}
+
 void
 kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 {
 	const struct kd_policy *pol = kd_policy_get();
+	const struct kd_lb *lb = kd_lb_get();
 	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
 	struct kd_ct *ct = w->ct;
 	const struct kd_ct_key *kp[KD_BURST];
@@ -310,35 +426,51 @@ kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 	for (i = 0; i < n; i++) {
 		kind[i] = (uint8_t)build_key(&p[i], &p[i].key);
 		kp[i] = &p[i].key;
+		p[i].nat = 0;
 	}
 	kd_ct_lookup_burst(ct, kp, n, idx, dir);
 	for (i = 0; i < n; i++) {
+		const struct kd_ct_conn *c = idx[i] != UINT32_MAX ? &ct->conn[idx[i]] : NULL;
+
 		p[i].idx = idx[i];
 		p[i].dir = dir[i];
-		if (idx[i] != UINT32_MAX &&
-		    !(__atomic_load_n(&ct->conn[idx[i]].flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD)) {
+		if (c != NULL && !(__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD)) {
 			enum kd_drop_reason r;
 			bool reopen = false;
 
-			if (unlikely(ct->conn[idx[i]].pgen != pgen)) {
+			if (unlikely(c->pgen != pgen)) {
 				p[i].state = KD_FW_RECHECK;
+				if (c->flags & KD_CT_F_NAT) {
+					translate(&p[i], c, dir[i]);
+					/* Kept if a SYN reopens the tuple after the recheck. */
+					if (dir[i] == KD_CT_ORIG) {
+						kd_ct_key_reverse(&p[i].xkey, &c->key[KD_CT_REPLY]);
+						p[i].nat = 1;
+					}
+				}
 				continue;
 			}
 			r = established(w, pol, &p[i], idx[i], dir[i], now, &reopen);
 			if (reopen) {
 				w->st->event[KD_EV_CT_REOPENED]++;
 				p[i].state = KD_FW_NEW;
+				if (lb != NULL)
+					service(w, lb, &p[i], now);
 			} else if (r != KD_PARSE_OK) {
 				kd_fw_drop(w, &p[i], r);
 			} else {
 				p[i].state = KD_FW_PASS;
+				if (c->flags & KD_CT_F_NAT)
+					translate(&p[i], c, dir[i]);
 			}
 		} else if (unlikely(kind[i] == K_UNTRACKED)) {
 			p[i].state = KD_FW_UNTRACKED;
-		} else if (unlikely(kind[i] == K_RELATED) && related_known(ct, &p[i])) {
+		} else if (unlikely(kind[i] == K_RELATED) && related(w, &p[i])) {
 			p[i].state = KD_FW_PASS;
 		} else {
 			p[i].state = KD_FW_NEW;
+			if (lb != NULL)
+				service(w, lb, &p[i], now);
 		}
 	}
 }
@@ -369,6 +501,8 @@ kd_fw_commit_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 			if (policy_verdict(w->st, pol, &p[i], &p[i].key, &why) != KD_POL_OPEN)
 				r = KD_DROP_CT_FRAGMENT;
 			break;
+		case KD_FW_REJECT:
+			break;	/* our own answer to the sender */
 		default:
 			continue;
 		}

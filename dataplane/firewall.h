@@ -3,16 +3,21 @@
 #define KDPU_DATAPLANE_FIREWALL_H
 
 /*
- * The stateful firewall stage, between routing and transmit. For a burst of
- * routed IPv4 packets it builds connection keys (zone = VPC slot), looks them
+ * The stateful firewall and Service NAT stage, around routing. For a burst
+ * of IPv4 packets it builds connection keys (zone = VPC slot), looks them
  * all up at once, and then:
  *  - a hit moves the connection's state (TCP as Linux does) and counters and
  *    passes, unless the TCP tracker calls the packet invalid, or the policy
  *    changed since the connection was allowed and no longer allows it (then
  *    the connection is cut on this packet);
- *  - a miss is a new connection: the source pod's egress policy and the
- *    destination pod's ingress policy are checked on the post-routing
- *    destination, and an allowed connection is inserted.
+ *  - a hit on a translated connection is rewritten (dataplane/nat.h) before
+ *    it is routed;
+ *  - a miss is a new connection. If it goes to a Service (dataplane/lb.h) an
+ *    endpoint is chosen and the packet rewritten to it, or refused when
+ *    there is none. The source pod's egress policy and the destination
+ *    pod's ingress policy are then checked on the post-DNAT, routed
+ *    destination, and an allowed connection is inserted with both of its
+ *    keys, so that replies are translated back.
  * Replies of an allowed connection always pass. Packets the tracker cannot
  * follow (non-first IPv4 fragments) pass untracked unless an end is isolated.
  *
@@ -37,6 +42,7 @@ enum kd_fw_state {
 	KD_FW_RECHECK,		/* known, but judged by an older policy: judge again after routing */
 	KD_FW_UNTRACKED,	/* a fragment: policy decides after routing */
 	KD_FW_DROPPED,		/* counted and queued for freeing; skip it */
+	KD_FW_REJECT,		/* turned into a refusal for its sender: route it, no policy */
 };
 
 struct kd_fw_pkt {
@@ -47,8 +53,10 @@ struct kd_fw_pkt {
 	uint16_t dst_port;		/* local vNIC it goes to, or KD_FW_REMOTE; set by routing */
 	uint8_t state;			/* enum kd_fw_state, set by kd_fw_lookup_burst */
 	uint8_t dir;
+	uint8_t nat;			/* a new connection to a Service: xkey holds the translation */
 	uint32_t idx;
-	struct kd_ct_key key;
+	struct kd_ct_key key;		/* as received */
+	struct kd_ct_key xkey;		/* as sent, when nat */
 };
 
 /*
@@ -66,14 +74,6 @@ void kd_fw_commit_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n);
 
 /** The caller drops a packet between the phases. */
 void kd_fw_drop(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r);
-
-/** Both phases, for a path whose routing is already done (dst_port set). */
-static inline void
-kd_fw_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
-{
-	kd_fw_lookup_burst(w, p, n);
-	kd_fw_commit_burst(w, p, n);
-}
 
 /** Age a slice of this worker's share of the connection table; once per loop. */
 void kd_fw_age(struct kd_worker *w, uint64_t now);

@@ -32,8 +32,10 @@
 #include "control/grpc_server.h"
 #include "control/translate.h"
 #include "control/translate_policy.h"
+#include "control/translate_service.h"
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
+#include "dataplane/lb.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
 #include "dataplane/worker.h"
@@ -59,7 +61,9 @@ struct daemon {
 	struct kd_grpc_server *grpc;
 	struct kd_ct *ct;
 	struct kd_polc *polc;
+	struct kd_svcc *svcc;
 	uint64_t acl_builds;
+	uint64_t aff_age_tsc;
 };
 
 static void
@@ -253,6 +257,30 @@ publish_policy(void *arg, struct kd_policy *p)
 	kd_polc_publish(d->polc, p);
 }
 
+static struct kd_lb *
+build_lb(void *arg, const struct kd_store *s, struct kd_api_err *e)
+{
+	struct daemon *d = arg;
+
+	return kd_svcc_build(d->svcc, s, e);
+}
+
+static void
+publish_lb(void *arg, struct kd_lb *lb)
+{
+	struct daemon *d = arg;
+
+	kd_svcc_publish(d->svcc, lb);
+}
+
+static void
+discard_lb(void *arg, struct kd_lb *lb)
+{
+	struct daemon *d = arg;
+
+	kd_svcc_discard(d->svcc, lb);
+}
+
 
 /*
  * The configuration's VPCs, vNICs and nodes become API objects, validated like
@@ -273,7 +301,8 @@ provision(struct daemon *d)
 	d->api.ct = d->ct;
 	d->api.acl_builds = &d->acl_builds;
 	d->polc = kd_polc_create(&d->cfg, d->port_ids);
-	if (d->polc == NULL) {
+	d->svcc = kd_svcc_create(&d->cfg);
+	if (d->polc == NULL || d->svcc == NULL) {
 		fprintf(stderr, "kdpu-dataplane: out of memory\n");
 		return -1;
 	}
@@ -282,6 +311,9 @@ provision(struct daemon *d)
 		d->api.publish = publish_tables;
 		d->api.build_policy = build_policy;
 		d->api.publish_policy = publish_policy;
+		d->api.build_lb = build_lb;
+		d->api.publish_lb = publish_lb;
+		d->api.discard_lb = discard_lb;
 		if (kd_api_sync(&d->api, NULL, false, &e) == KD_OK)
 			return 0;
 	}
@@ -452,7 +484,8 @@ main(int argc, char **argv)
 	if (rte_pdump_init() != 0)
 		fprintf(stderr, "kdpu-dataplane: pdump unavailable: %s\n", rte_strerror(rte_errno));
 	if (kd_tables_init(d.cfg.n_workers) != 0 || kd_arp_init() != 0 ||
-	    kd_arp_telemetry_register() != 0) {
+	    kd_arp_telemetry_register() != 0 ||
+	    kd_lb_init(d.cfg.svc_affinity_capacity, kd_tables_qsbr()) != 0) {
 		fprintf(stderr, "kdpu-dataplane: cannot allocate tables\n");
 		goto out;
 	}
@@ -483,6 +516,10 @@ main(int argc, char **argv)
 	while (quit_signal == 0) {
 		kd_grpc_poll(d.grpc, CTL_TICK_MS);
 		neigh_tick(&d, kd_tables_get());
+		if (rte_rdtsc() - d.aff_age_tsc > rte_get_tsc_hz()) {
+			d.aff_age_tsc = rte_rdtsc();
+			kd_lb_affinity_age(d.aff_age_tsc);
+		}
 	}
 	printf("kdpu-dataplane: signal %d, stopping\n", (int)quit_signal);
 	rc = EXIT_SUCCESS;
@@ -498,6 +535,10 @@ out:
 		kd_port_close(d.port_ids[i]);
 	kd_api_fini(&d.api);
 	kd_polc_free(d.polc);
+	if (d.svcc != NULL)
+		kd_svcc_discard(d.svcc, __atomic_exchange_n(&kd_lb_live, NULL, __ATOMIC_ACQ_REL));
+	kd_svcc_free(d.svcc);
+	kd_lb_fini();
 	kd_ct_free(d.ct);
 	kd_tables_fini();
 	kd_arp_fini();

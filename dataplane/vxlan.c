@@ -57,23 +57,21 @@ kd_vxlan_decap(struct rte_mbuf *m, uint16_t inner_l2_off)
 /* A decapsulation waiting for the firewall: inner headers still in place. */
 struct decap {
 	struct kd_pkt_meta pm;
-	uint16_t out;
 	uint16_t vpc;
+	uint32_t hop;		/* LPM next hop of the (translated) inner destination */
 };
 
-/* The VXLAN header is at l4_off + 8; route the inner packet to a local vNIC. */
+/* The VXLAN header is at l4_off + 8: find the VPC and parse the inner packet. */
 static __rte_always_inline enum kd_drop_reason
 decap_one(const struct kd_tables *t, struct rte_mbuf *m, const struct kd_pkt_meta *opm,
 	  uint32_t *last_vni, int *last_vpc, struct decap *d)
 {
 	uint16_t vx_off = (uint16_t)(opm->l4_off + sizeof(struct rte_udp_hdr));
 	const struct rte_vxlan_hdr *vx;
-	const struct kd_vnic *vn;
-	const struct kd_vpc *vpc;
-	struct rte_ipv4_hdr *ip;
+	const struct rte_ipv4_hdr *ip;
 	struct kd_pkt_meta *pm = &d->pm;
 	enum kd_drop_reason r;
-	uint32_t vni, nh;
+	uint32_t vni;
 	int vpc_idx;
 
 	const struct rte_ipv4_hdr *oip =
@@ -98,7 +96,6 @@ decap_one(const struct kd_tables *t, struct rte_mbuf *m, const struct kd_pkt_met
 	vpc_idx = *last_vpc;
 	if (unlikely(vpc_idx < 0))
 		return KD_DROP_VXLAN_UNKNOWN_VNI;
-	vpc = &t->vpc[vpc_idx];
 	r = kd_parse_l2(m, (uint16_t)(vx_off + sizeof(*vx)), pm);
 	if (unlikely(r != KD_PARSE_OK))
 		return r;
@@ -107,31 +104,70 @@ decap_one(const struct kd_tables *t, struct rte_mbuf *m, const struct kd_pkt_met
 	r = kd_parse_ipv4(m, pm, true);
 	if (unlikely(r != KD_PARSE_OK))
 		return r;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, pm->l3_off);
-	if (rte_lpm_lookup(vpc->lpm, rte_be_to_cpu_32(ip->dst_addr), &nh) != 0 ||
-	    (nh & KD_NH_REMOTE))
-		return KD_DROP_VXLAN_NO_LOCAL_DEST;
-	vn = &t->vnic[nh];
-	if (unlikely(!vn->used || vn->vpc != vpc_idx))
-		return KD_DROP_VXLAN_NO_LOCAL_DEST;
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm->l3_off);
 	if (unlikely(ip->time_to_live <= 1))
 		return KD_DROP_FWD_TTL;
-	d->out = (uint16_t)nh;
 	d->vpc = (uint16_t)vpc_idx;
 	return KD_PARSE_OK;
 }
 
-/* After the firewall: strip the outer headers and deliver. */
+/*
+ * Route the inner packet, after any translation. It goes to a local vNIC;
+ * back into the tunnel only when we translated it (a remote client of a
+ * Service with an endpoint on another node, or our refusal), so that the
+ * overlay never relays plain traffic between two remote nodes.
+ */
+static __rte_always_inline enum kd_drop_reason
+decap_route(const struct kd_tables *t, struct kd_fw_pkt *f, struct decap *d, bool tracked)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(f->m, const struct rte_ipv4_hdr *, d->pm.l3_off);
+	const struct kd_vnic *vn;
+
+	if (rte_lpm_lookup(t->vpc[d->vpc].lpm, rte_be_to_cpu_32(ip->dst_addr), &d->hop) != 0)
+		return KD_DROP_VXLAN_NO_LOCAL_DEST;
+	if (d->hop & KD_NH_REMOTE) {
+		if (!tracked || ip->dst_addr == f->key.ip[1])
+			return KD_DROP_VXLAN_NO_LOCAL_DEST;
+		f->dst_port = KD_FW_REMOTE;
+		return KD_PARSE_OK;
+	}
+	vn = &t->vnic[d->hop];
+	if (unlikely(!vn->used || vn->vpc != d->vpc))
+		return KD_DROP_VXLAN_NO_LOCAL_DEST;
+	f->dst_port = (uint16_t)d->hop;
+	return KD_PARSE_OK;
+}
+
+/* After the firewall: strip the outer headers and deliver, or tunnel it again. */
 static void
 decap_finish(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
 	     const struct decap *d)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, d->pm.l3_off);
+	const struct kd_vpc *vpc = &t->vpc[d->vpc];
+	enum kd_drop_reason r;
 
 	kd_ipv4_dec_ttl(ip);
-	kd_fwd_set_l2(m, d->pm.l3_off, &t->vnic[d->out].mac, &t->vpc[d->vpc].gw_mac);
-	w->st->event[KD_EV_VXLAN_DECAP]++;
-	kd_worker_tx(w, d->out, m);
+	if (likely(!(d->hop & KD_NH_REMOTE))) {
+		kd_fwd_set_l2(m, d->pm.l3_off, &t->vnic[d->hop].mac, &vpc->gw_mac);
+		w->st->event[KD_EV_VXLAN_DECAP]++;
+		kd_worker_tx(w, (uint16_t)d->hop, m);
+		return;
+	}
+	{
+		const struct kd_rnode *rn = &t->rnode[d->hop & KD_NH_INDEX_MASK];
+		uint32_t hash = kd_parse_flow_hash(m, &d->pm);
+
+		kd_fwd_set_l2(m, d->pm.l3_off, &rn->inner_mac, &vpc->gw_mac);
+		r = kd_vxlan_encap(t, rn, m, vpc->vni, hash);
+		if (unlikely(r != KD_PARSE_OK)) {
+			kd_worker_drop(w, m, r);
+			return;
+		}
+		w->st->event[KD_EV_VXLAN_ENCAP]++;
+		kd_worker_tx(w, t->uplink_port, m);
+	}
 }
 
 void
@@ -186,8 +222,7 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 			if (unlikely(r != KD_PARSE_OK))
 				goto drop;
 			fp[nd] = (struct kd_fw_pkt){ .m = m, .pm = &dc[nd].pm, .zone = dc[nd].vpc,
-						     .src_port = KD_FW_REMOTE,
-						     .dst_port = dc[nd].out, .state = KD_FW_PASS };
+						     .src_port = KD_FW_REMOTE, .state = KD_FW_PASS };
 			nd++;
 			continue;
 		}
@@ -207,9 +242,20 @@ drop:
 	}
 	if (nd == 0)
 		return;
-	/* Routing is done (the inner destination is a local vNIC): both phases at once. */
+	/* Known connections and Service translation, then the route, then policy. */
 	if (w->ct != NULL)
-		kd_fw_burst(w, fp, nd);
+		kd_fw_lookup_burst(w, fp, nd);
+	for (i = 0; i < nd; i++) {
+		enum kd_drop_reason r;
+
+		if (fp[i].state == KD_FW_DROPPED)
+			continue;
+		r = decap_route(t, &fp[i], &dc[i], w->ct != NULL);
+		if (unlikely(r != KD_PARSE_OK))
+			kd_fw_drop(w, &fp[i], r);
+	}
+	if (w->ct != NULL)
+		kd_fw_commit_burst(w, fp, nd);
 	for (i = 0; i < nd; i++)
 		if (fp[i].state == KD_FW_PASS)
 			decap_finish(w, t, fp[i].m, &dc[i]);

@@ -5,6 +5,7 @@ KDPU_BUILD_DIR picks the build (default: build). KDPU_WORKERS restricts the
 worker counts the node fixture is parametrized over (default "1,2").
 """
 import binascii
+import contextlib
 import os
 import sys
 
@@ -25,20 +26,33 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="module", params=WORKERS, ids=lambda w: f"{w}worker")
-def node(request):
-    n = kt.Node(workers=request.param, build_dir=BUILD_DIR)
+def close_checked(n):
+    """Stop the daemon and remove the topology; the daemon must have exited 0
+    and its log must hold no sanitizer report."""
+    rc = n.stop()
+    log = n.log()
+    n.close()
+    assert rc == 0, f"daemon exited {rc}:\n{log}"
+    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        assert bad not in log, log
+
+
+@contextlib.contextmanager
+def running(**kwargs):
+    """A started node whose remote VTEP is resolved, closed with close_checked()."""
+    n = kt.Node(build_dir=BUILD_DIR, **kwargs)
     try:
         n.start()
         n.wait_neighbor()
         yield n
     finally:
-        rc = n.stop()
-        log = n.log()
-        n.close()
-        assert rc == 0, f"daemon exited {rc}:\n{log}"
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            assert bad not in log, log
+        close_checked(n)
+
+
+@pytest.fixture(scope="module", params=WORKERS, ids=lambda w: f"{w}worker")
+def node(request):
+    with running(workers=request.param) as n:
+        yield n
 
 
 class Delta:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BUILD_DIR, WORKERS, Delta, inject, kt
+from conftest import BUILD_DIR, WORKERS, Delta, inject, kt, running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "netprobe.py")
@@ -30,29 +30,22 @@ for i in range(n):
 
 @pytest.fixture(scope="module", params=WORKERS, ids=lambda w: f"{w}worker")
 def small(request):
-    n = kt.Node(workers=request.param, build_dir=BUILD_DIR, extra_conf=(
-        f"conntrack = {{ capacity = {CAPACITY}; timeouts = {{ udp = {UDP_TIMEOUT}; "
-        f"udp_stream = {UDP_TIMEOUT}; }}; }};"))
     servers = []
-    try:
-        n.start()
-        n.wait_neighbor()
-        for ns in ("pb", "rp"):
-            p = subprocess.Popen(["ip", "netns", "exec", n.ns(ns), kt.PYTHON, PROBE, "serve",
-                                  "8080,9050", "53"], stdout=subprocess.PIPE, text=True)
-            assert p.stdout.readline().strip() == "ready"
-            servers.append(p)
-        yield n
-    finally:
-        for p in servers:
-            p.kill()
-            p.wait()
-        rc = n.stop()
-        log = n.log()
-        n.close()
-        assert rc == 0, f"daemon exited {rc}:\n{log}"
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            assert bad not in log, log
+    with running(workers=request.param, extra_conf=(
+            f"conntrack = {{ capacity = {CAPACITY}; timeouts = {{ udp = {UDP_TIMEOUT}; "
+            f"udp_stream = {UDP_TIMEOUT}; }}; }};")) as n:
+        try:
+            for ns in ("pb", "rp"):
+                p = subprocess.Popen(["ip", "netns", "exec", n.ns(ns), kt.PYTHON, PROBE,
+                                      "serve", "8080,9050", "53"], stdout=subprocess.PIPE,
+                                     text=True)
+                assert p.stdout.readline().strip() == "ready"
+                servers.append(p)
+            yield n
+        finally:
+            for p in servers:
+                p.kill()
+                p.wait()
 
 
 def stats(node):

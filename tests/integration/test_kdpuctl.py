@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from conftest import BUILD_DIR, WORKERS, kt
+from conftest import BUILD_DIR, WORKERS, kt, running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MANIFESTS = os.path.join(HERE, "manifests")
@@ -19,18 +19,8 @@ KINDS = ["namespaces", "pods", "netdevs", "services", "endpointslices", "network
 
 @pytest.fixture(scope="module")
 def cnode():
-    n = kt.Node(workers=max(WORKERS), build_dir=BUILD_DIR, spare_pods=True)
-    try:
-        n.start()
-        n.wait_neighbor()
+    with running(workers=max(WORKERS), spare_pods=True) as n:
         yield n
-    finally:
-        rc = n.stop()
-        log = n.log()
-        n.close()
-        assert rc == 0, f"daemon exited {rc}:\n{log}"
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            assert bad not in log, log
 
 
 def ctl(node, *args, stdin=None):

@@ -19,7 +19,7 @@ import time
 import pytest
 
 import k8s_model
-from conftest import BUILD_DIR, WORKERS, Delta, kt
+from conftest import BUILD_DIR, WORKERS, Delta, kt, running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "netprobe.py")
@@ -141,23 +141,15 @@ def np(name, ns, spec):
 
 @pytest.fixture(scope="module", params=WORKERS, ids=lambda w: f"{w}worker")
 def cl(request):
-    n = kt.Node(workers=request.param, build_dir=BUILD_DIR, spare_pods=True)
-    c = Cluster(n)
-    try:
-        n.start()
-        n.wait_neighbor()
-        for short in PODS:  # the remote pod has the kernel's own stack: nothing to do
-            n.nsx(short, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2")
-        c.start()
-        yield c
-    finally:
-        c.stop()
-        rc = n.stop()
-        log = n.log()
-        n.close()
-        assert rc == 0, f"daemon exited {rc}:\n{log}"
-        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            assert bad not in log, log
+    with running(workers=request.param, spare_pods=True) as n:
+        c = Cluster(n)
+        try:
+            for short in PODS:
+                n.nsx(short, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2")
+            c.start()
+            yield c
+        finally:
+            c.stop()
 
 
 @pytest.fixture

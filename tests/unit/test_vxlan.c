@@ -315,6 +315,28 @@ test_uplink_drop_reasons(void **state)
 	assert_dropped(KD_DROP_PARSE_ETHERTYPE);
 }
 
+/* A broadcast ARP request in b, 60 bytes on the wire. */
+static void
+arp_request(uint8_t *b, size_t size, const struct rte_ether_addr *from, rte_be32_t sip,
+	    rte_be32_t tip)
+{
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)b;
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+
+	memset(b, 0, size);
+	memset(&eth->dst_addr, 0xff, 6);
+	eth->src_addr = *from;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = 6;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = *from;
+	arp->arp_data.arp_sip = sip;
+	arp->arp_data.arp_tip = tip;
+}
+
 static void
 test_uplink_arp_and_echo(void **state)
 {
@@ -327,18 +349,7 @@ test_uplink_arp_and_echo(void **state)
 	uint16_t len;
 
 	(void)state;
-	memset(b, 0, sizeof(b));
-	memset(&eth->dst_addr, 0xff, 6);
-	eth->src_addr = peer_mac;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	arp->arp_data.arp_sha = peer_mac;
-	arp->arp_data.arp_sip = IP4(192, 168, 100, 7);
-	arp->arp_data.arp_tip = IP4(192, 168, 100, 1);
+	arp_request(b, sizeof(b), &peer_mac, IP4(192, 168, 100, 7), IP4(192, 168, 100, 1));
 	run_uplink(b, 60);
 	assert_int_equal(w.tx[UPLINK].n, 1);
 	m = w.tx[UPLINK].m[0];
@@ -520,18 +531,7 @@ test_vnic_paths(void **state)
 	assert_dropped(KD_DROP_FWD_GW_UNSUPPORTED);
 
 	/* Proxy ARP: the gateway and other pods are answered with the gateway MAC. */
-	memset(b, 0, sizeof(b));
-	memset(&eth->dst_addr, 0xff, 6);
-	eth->src_addr = mac_a;
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = 6;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	arp->arp_data.arp_sha = mac_a;
-	arp->arp_data.arp_sip = IP4(10, 0, 0, 10);
-	arp->arp_data.arp_tip = IP4(10, 0, 0, 1);
+	arp_request(b, sizeof(b), &mac_a, IP4(10, 0, 0, 10), IP4(10, 0, 0, 1));
 	run_vnic(VNIC_A, b, 60);
 	arp->arp_data.arp_tip = IP4(10, 0, 0, 11);
 	run_vnic(VNIC_A, b, 60);

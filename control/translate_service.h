@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KDPU_CONTROL_TRANSLATE_SERVICE_H
+#define KDPU_CONTROL_TRANSLATE_SERVICE_H
+
+/*
+ * The Service compiler. It joins Services with their EndpointSlices
+ * (label kubernetes.io/service-name, same namespace) the way kube-proxy
+ * does, and builds the frontends of dataplane/lb.h: one per
+ * (clusterIP | externalIP | LoadBalancer ingress IP, port, protocol).
+ *
+ * - Endpoints of every slice are merged and de-duplicated by address and
+ *   port; the port is the slice port of the same name and protocol as the
+ *   Service port (the EndpointSlice controller resolves named targetPorts
+ *   there), else a numeric targetPort.
+ * - New connections go to ready endpoints; when none is ready, to serving
+ *   terminating ones (kube-proxy's fallback). internalTrafficPolicy Local
+ *   keeps ClusterIP traffic on this node's endpoints. In-cluster clients
+ *   of external and LoadBalancer IPs are served like ClusterIP clients
+ *   with the Cluster policy, as kube-proxy short-circuits them.
+ * - Each frontend gets a Maglev table of the configured prime size.
+ *
+ * Control thread only.
+ */
+
+#include "control/api.h"
+#include "dataplane/lb.h"
+
+struct kd_config;
+struct kd_svcc;
+
+struct kd_svcc *kd_svcc_create(const struct kd_config *cfg);
+void kd_svcc_free(struct kd_svcc *sc);
+
+/** Compile the store's Services; NULL with e set. Nothing is published. */
+struct kd_lb *kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s,
+			    struct kd_api_err *e);
+/** Publish lb: pointer swap, one RCU grace period, release of the previous one. */
+void kd_svcc_publish(struct kd_svcc *sc, struct kd_lb *lb);
+/** Release a built table set that will not be published. */
+void kd_svcc_discard(struct kd_svcc *sc, struct kd_lb *lb);
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KDPU_DATAPLANE_LB_H
+#define KDPU_DATAPLANE_LB_H
+
+/*
+ * Service load balancing as the workers see it. A frontend is one
+ * (virtual IP, port, protocol) of a Service; it holds every endpoint the
+ * EndpointSlices give it (with their conditions, for display and counting)
+ * and a Maglev table over the endpoints that take new connections, already
+ * chosen by the compiler (control/translate_service.c) from readiness,
+ * terminating fallback and traffic policy. An empty table means the Service
+ * has no endpoints: the connection is refused.
+ *
+ * The table set is published on its own RCU pointer, like compiled policy.
+ * It is consulted only on a connection's first packet; the translation then
+ * lives in the connection record, so an endpoint change never moves an
+ * established connection. ClientIP session affinity is the one piece of
+ * state the workers write: a shared hash of (client, frontend) -> endpoint
+ * that outlives table generations and is aged by the control thread.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_spinlock.h>
+
+struct rte_hash;
+struct rte_rcu_qsbr;
+
+struct kd_lb_key {
+	rte_be32_t ip;
+	rte_be16_t port;
+	uint8_t proto;
+	uint8_t pad;
+};
+
+/* Endpoint conditions, as EndpointSlice reports them. */
+#define KD_LB_EP_READY 0x01
+#define KD_LB_EP_SERVING 0x02
+#define KD_LB_EP_TERMINATING 0x04
+#define KD_LB_EP_LOCAL 0x08	/* on this node */
+#define KD_LB_EP_USED 0x10	/* in the Maglev table */
+
+struct kd_lb_backend {
+	rte_be32_t ip;
+	rte_be16_t port;
+	uint8_t flags;		/* KD_LB_EP_* */
+	uint8_t pad;
+};
+
+#define KD_LB_F_AFFINITY 0x01	/* sessionAffinity ClientIP */
+
+struct kd_lb_frontend {
+	struct kd_lb_key key;
+	uint32_t svc;			/* index into svc_name */
+	uint16_t n_backends;
+	uint8_t flags;			/* KD_LB_F_* */
+	uint8_t kind;			/* enum kd_lb_kind, for display */
+	uint32_t affinity_s;		/* affinity timeout, seconds */
+	uint32_t m;			/* Maglev table size; 0: no endpoints */
+	const uint16_t *maglev;		/* m indices into be[] */
+	const struct kd_lb_backend *be;
+	char port_name[64];
+};
+
+enum kd_lb_kind { KD_LB_CLUSTER_IP = 0, KD_LB_EXTERNAL_IP, KD_LB_LB_INGRESS };
+
+struct kd_lb {
+	uint64_t gen;
+	struct rte_hash *hash;		/* struct kd_lb_key -> frontend index */
+	uint32_t n_fe;
+	struct kd_lb_frontend *fe;
+	uint32_t n_svc;
+	char (*svc_name)[128];		/* "namespace/name" */
+	rte_be32_t hairpin_ip;		/* source of a pod's connection to itself */
+	void *priv;			/* the compiler's allocations */
+};
+
+extern struct kd_lb *kd_lb_live;
+
+/** The current Service tables, or NULL. Once per burst. */
+static __rte_always_inline const struct kd_lb *
+kd_lb_get(void)
+{
+	return __atomic_load_n(&kd_lb_live, __ATOMIC_ACQUIRE);
+}
+
+/** The frontend for a destination, or NULL. */
+const struct kd_lb_frontend *kd_lb_lookup(const struct kd_lb *lb, rte_be32_t ip,
+					  rte_be16_t port, uint8_t proto);
+
+/**
+ * The endpoint for a new connection from client with flow hash hash, or
+ * NULL when the frontend has none. Honours and refreshes session affinity.
+ */
+const struct kd_lb_backend *kd_lb_select(const struct kd_lb_frontend *fe, rte_be32_t client,
+					 uint32_t hash, uint64_t now);
+
+/** The shared affinity table: capacity entries. 0 or -errno. Before workers start. */
+int kd_lb_init(uint32_t affinity_capacity, struct rte_rcu_qsbr *qsbr);
+void kd_lb_fini(void);
+/** Drop affinity entries idle for longer than their timeout. Control thread. */
+unsigned int kd_lb_affinity_age(uint64_t now);
+/** Affinity entries in use. */
+uint32_t kd_lb_affinity_count(void);
+
+#endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_hash_crc.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_sctp.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/nat.h"
+
+/*
+ * Headers sit at any even offset, so fields are read and written by value
+ * (the rte_*_hdr structs are packed), never through pointers.
+ */
+
+/* Offset in the L4 header of the checksum that covers addresses, or 0. */
+static uint32_t
+l4_csum_off(uint8_t proto, const uint8_t *l4, uint32_t len)
+{
+	rte_be16_t c;
+
+	if (proto == IPPROTO_TCP && len >= sizeof(struct rte_tcp_hdr))
+		return offsetof(struct rte_tcp_hdr, cksum);
+	if (proto != IPPROTO_UDP || len < sizeof(struct rte_udp_hdr))
+		return 0;
+	memcpy(&c, l4 + offsetof(struct rte_udp_hdr, dgram_cksum), 2);
+	return c != 0 ? offsetof(struct rte_udp_hdr, dgram_cksum) : 0;	/* 0: no checksum */
+}
+
+static void
+patch32(uint8_t *csum, rte_be32_t from, rte_be32_t to)
+{
+	rte_be16_t c;
+
+	memcpy(&c, csum, 2);
+	c = kd_nat_csum32(c, from, to);
+	memcpy(csum, &c, 2);
+}
+
+static void
+patch16(uint8_t *csum, rte_be16_t from, rte_be16_t to)
+{
+	rte_be16_t c;
+
+	memcpy(&c, csum, 2);
+	c = kd_nat_csum16(c, from, to);
+	memcpy(csum, &c, 2);
+}
+
+/* RFC 4960 appendix B: CRC32c, stored as Linux's sctp_compute_cksum() does. */
+static void
+sctp_crc(uint8_t *l4, uint32_t len)
+{
+	struct rte_sctp_hdr *sh = (struct rte_sctp_hdr *)l4;
+
+	sh->cksum = 0;
+	sh->cksum = rte_cpu_to_le_32(~rte_hash_crc(l4, len, 0xffffffff));
+}
+
+/* Addresses at ip + 12 (source) and + 16, ports at l4 + 0 and + 2. */
+static void
+rewrite_ip(uint8_t *ip, uint8_t *csum_l4, const rte_be32_t *to)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		uint8_t *f = ip + offsetof(struct rte_ipv4_hdr, src_addr) + 4 * i;
+		rte_be32_t a;
+
+		memcpy(&a, f, 4);
+		if (a == to[i])
+			continue;
+		patch32(ip + offsetof(struct rte_ipv4_hdr, hdr_checksum), a, to[i]);
+		if (csum_l4 != NULL)
+			patch32(csum_l4, a, to[i]);
+		memcpy(f, &to[i], 4);
+	}
+}
+
+static bool
+rewrite_ports(uint8_t *l4, uint8_t *csum_l4, const rte_be16_t *to)
+{
+	bool changed = false;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		rte_be16_t p;
+
+		memcpy(&p, l4 + 2 * i, 2);
+		if (p == to[i])
+			continue;
+		if (csum_l4 != NULL)
+			patch16(csum_l4, p, to[i]);
+		memcpy(l4 + 2 * i, &to[i], 2);
+		changed = true;
+	}
+	return changed;
+}
+
+static bool
+has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+}
+
+void
+kd_nat_rewrite(void *l3, void *l4, uint32_t len, const struct kd_ct_key *t)
+{
+	uint8_t *ip = l3, *p4 = l4;
+	uint8_t proto = ((struct rte_ipv4_hdr *)l3)->next_proto_id;
+	uint32_t co = l4_csum_off(proto, p4, len);
+	uint8_t *c = co != 0 ? p4 + co : NULL;
+
+	rewrite_ip(ip, c, t->ip);
+	if (!has_ports(proto) || len < 4)
+		return;
+	if (rewrite_ports(p4, c, t->port) && proto == IPPROTO_SCTP &&
+	    len >= sizeof(struct rte_sctp_hdr))
+		sctp_crc(p4, len);
+}
+
+bool
+kd_nat_icmp_error(void *l3, void *l4, uint32_t len, const struct kd_ct_key *outer,
+		  const struct kd_ct_key *q)
+{
+	struct rte_icmp_hdr *ic = l4;
+	uint8_t *in = (uint8_t *)(ic + 1), *uc = NULL;
+	uint32_t ihl, qlen;
+	uint8_t proto;
+
+	if (len < sizeof(*ic) + sizeof(struct rte_ipv4_hdr))
+		return false;
+	ihl = (uint32_t)(in[0] & 0xf) * 4;
+	qlen = len - (uint32_t)sizeof(*ic);
+	if (ihl < sizeof(struct rte_ipv4_hdr) || qlen < ihl + 4)
+		return false;
+	proto = ((struct rte_ipv4_hdr *)in)->next_proto_id;
+	/* A quoted UDP checksum is patched; TCP's lies beyond the 8 quoted bytes. */
+	if (proto == IPPROTO_UDP && qlen >= ihl + sizeof(struct rte_udp_hdr))
+		uc = in + ihl + l4_csum_off(proto, in + ihl, qlen - ihl);
+	if (uc == in + ihl)
+		uc = NULL;
+	rewrite_ip(in, uc, q->ip);
+	if (has_ports(proto))
+		rewrite_ports(in + ihl, uc, q->port);
+	rewrite_ip(l3, NULL, outer->ip);
+	/* Errors are short (RFC 1812: at most 576 bytes): sum them again. */
+	ic->icmp_cksum = 0;
+	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, len);
+	return true;
+}
