@@ -1,0 +1,316 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Service load balancing with real TCP and UDP servers in pod namespaces,
+local and across the kernel VXLAN peer.
+
+Endpoints (every pod serves TCP 8080 and UDP 53 and says who it is):
+  default/pa  10.244.1.10  node-a (local)
+  default/pb  10.244.1.11  node-a (local)
+  default/pc  10.244.1.12  node-a (local)
+  default/rp  10.244.2.10  node-b, behind the kernel VXLAN peer
+The remote node routes 10.96.0.0/16 (ClusterIPs) and the hairpin address to
+us over VXLAN, as a node whose pods use our Services would.
+"""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD_DIR, WORKERS, Delta, kt, running
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, "netprobe.py")
+KDPUCTL = os.path.join(BUILD_DIR, "control", "kdpuctl")
+HAIRPIN_IP = "169.254.42.1"
+ECONNREFUSED = "111"
+
+PODS = {"pa": ("10.244.1.10", "node-a"), "pb": ("10.244.1.11", "node-a"),
+        "pc": ("10.244.1.12", "node-a"), "rp": ("10.244.2.10", "node-b")}
+
+
+def manifest(objs):
+    return "\n---\n".join(json.dumps(o) for o in objs)
+
+
+def service(name, ip, ports, **spec):
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"type": "ClusterIP", "clusterIP": ip, "ports": ports, **spec}}
+
+
+def http(port=80, target=8080, name="http"):
+    return {"name": name, "port": port, "protocol": "TCP", "targetPort": target}
+
+
+def dns(port=53, target=53, name="dns"):
+    return {"name": name, "port": port, "protocol": "UDP", "targetPort": target}
+
+
+def slice_(svc, name, pods, ports=(("http", "TCP", 8080), ("dns", "UDP", 53)), cond=None):
+    cond = cond or {}
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": name, "namespace": "default",
+                         "labels": {"kubernetes.io/service-name": svc}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [PODS[p][0]], "nodeName": PODS[p][1],
+                           "conditions": cond.get(p, {"ready": True}),
+                           "targetRef": {"kind": "Pod", "namespace": "default", "name": p}}
+                          for p in pods],
+            "ports": [{"name": n, "protocol": pr, "port": po} for n, pr, po in ports]}
+
+
+class Cluster:
+    def __init__(self, node):
+        self.node = node
+        self.servers = []
+
+    def ctl(self, *args, stdin=None, check=True):
+        r = subprocess.run([KDPUCTL, "-s", self.node.sock, *args], input=stdin,
+                           capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"kdpuctl {' '.join(args)}: {r.stderr}")
+        return r
+
+    def apply(self, *objs):
+        self.ctl("apply", "-f", "-", stdin=manifest(objs))
+
+    def delete(self, kind, name):
+        self.ctl("delete", kind, name, "-n", "default")
+
+    def start(self):
+        pc_ip, pc_mac, pc_pci = kt.SPARE_PODS["pc"]
+        self.apply({"apiVersion": "kdpu.io/v1alpha1", "kind": "Netdev",
+                    "metadata": {"name": "pc"},
+                    "spec": {"pciAddress": pc_pci, "vpc": "vpcs/default", "mac": pc_mac,
+                             "ips": [pc_ip], "pod": "namespaces/default/pods/pc"}})
+        rn = lambda *c: self.node.nsx("rn", *c)  # noqa: E731
+        for prefix in ("10.96.0.0/16", HAIRPIN_IP + "/32"):
+            rn("ip", "route", "add", prefix, "via", kt.GW_IP, "dev", "vxlan0", "onlink")
+        for short in PODS:
+            self.node.nsx(short, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2")
+            p = subprocess.Popen(["ip", "netns", "exec", self.node.ns(short), kt.PYTHON, PROBE,
+                                  "serve", "8080", "53", short],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            assert p.stdout.readline().strip() == "ready"
+            self.servers.append(p)
+
+    def stop(self):
+        for p in self.servers:
+            p.kill()
+            p.wait()
+
+    def who(self, src, ip, port=80, proto="tcp", n=1, timeout=2.0):
+        out = self.node.nsx(src, kt.PYTHON, PROBE, "who", ip, proto, str(port), str(n),
+                            str(timeout), timeout=n * timeout + 30)
+        return json.loads(out)
+
+    def hold(self, src, ip, port=80):
+        p = subprocess.Popen(["ip", "netns", "exec", self.node.ns(src), kt.PYTHON, PROBE, "hold",
+                              ip, str(port), "0", "ask"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = p.stdout.readline().split()
+        assert line[:1] == ["who"], f"held connection never worked: {line}"
+        assert p.stdout.readline().startswith("ok")
+        return p, line[1]
+
+
+def still_alive(held, lines=10):
+    for _ in range(lines):
+        line = held.stdout.readline()
+        assert line.startswith("ok"), f"held connection broke: {line!r}"
+
+
+def release(held):
+    held.stdin.close()
+    held.wait(timeout=10)
+
+
+@pytest.fixture(scope="module", params=WORKERS, ids=lambda w: f"{w}worker")
+def cl(request):
+    with running(workers=request.param, spare_pods=True) as n:
+        c = Cluster(n)
+        try:
+            c.start()
+            yield c
+        finally:
+            c.stop()
+
+
+@pytest.fixture
+def svc(cl):
+    """Services made by a test are deleted after it."""
+    made = []
+
+    def make(*objs):
+        cl.apply(*objs)
+        made.extend((o["kind"].lower(), o["metadata"]["name"]) for o in objs)
+
+    yield make
+    for kind, name in reversed(made):
+        cl.delete(kind, name)
+
+
+def test_clusterip_spreads_evenly_local_and_remote(cl, svc):
+    svc(service("web", "10.96.0.10", [http(), dns()]), slice_("web", "web-1", ["pa", "pb", "rp"]))
+    with Delta(cl.node) as d:
+        r = cl.who("pc", "10.96.0.10", n=300)
+    assert r["errors"] == {}, r
+    # Maglev gives each endpoint 1/3 of the table. 300 connections: a share
+    # under 50 is more than 6 standard deviations (8.2) below the mean of 100.
+    assert set(r) - {"peers", "errors"} == {"pa", "pb", "rp"}, r
+    assert all(r[p] >= 50 for p in ("pa", "pb", "rp")), r
+    # The endpoints saw the client itself: ClusterIP traffic is not SNATed.
+    assert r["peers"] == [PODS["pc"][0]]
+    assert d.event("lb_new") >= 300
+    u = cl.who("pc", "10.96.0.10", port=53, proto="udp", n=60)
+    assert u["errors"] == {} and sum(u[p] for p in ("pa", "pb", "rp") if p in u) == 60, u
+
+
+def test_clusterip_from_pod_behind_vxlan_peer(cl, svc):
+    svc(service("web2", "10.96.0.11", [http(), dns()]), slice_("web2", "web2-1", ["pa", "pb"]))
+    r = cl.who("rp", "10.96.0.11", n=40)
+    assert r["errors"] == {} and r.get("pa", 0) + r.get("pb", 0) == 40, r
+    assert r["peers"] == [PODS["rp"][0]]
+    u = cl.who("rp", "10.96.0.11", port=53, proto="udp", n=20)
+    assert u["errors"] == {} and u.get("pa", 0) + u.get("pb", 0) == 20, u
+
+
+def test_endpoint_on_the_remote_node_from_remote_client(cl, svc):
+    """A remote client whose Service endpoint is remote: back into the tunnel."""
+    svc(service("far", "10.96.0.12", [http()]), slice_("far", "far-1", ["rp"]))
+    r = cl.who("rp", "10.96.0.12", n=5)
+    assert r.get("rp") == 5, r
+    assert r["peers"] == [HAIRPIN_IP]
+
+
+def test_no_endpoints_is_refused(cl, svc):
+    svc(service("empty", "10.96.0.13", [http(), dns()]))
+    with Delta(cl.node) as d:
+        t0 = time.time()
+        r = cl.who("pc", "10.96.0.13", n=3)
+        u = cl.who("pc", "10.96.0.13", port=53, proto="udp", n=3)
+        rr = cl.who("rp", "10.96.0.13", n=2)
+        elapsed = time.time() - t0
+    # TCP gets a RST, UDP an ICMP port unreachable: ECONNREFUSED, not a timeout.
+    assert r["errors"] == {ECONNREFUSED: 3}, r
+    assert u["errors"] == {ECONNREFUSED: 3}, u
+    assert rr["errors"] == {ECONNREFUSED: 2}, rr
+    assert elapsed < 30
+    assert d.drop("lb_no_endpoints") == 8
+    assert d.event("lb_rejected") == 8
+
+
+def test_ready_false_endpoint_takes_nothing(cl, svc):
+    svc(service("rdy", "10.96.0.14", [http()]),
+        slice_("rdy", "rdy-1", ["pa", "pb"], cond={"pb": {"ready": False, "serving": False}}))
+    r = cl.who("pc", "10.96.0.14", n=30)
+    assert r.get("pa") == 30, r
+
+
+def test_session_affinity_client_ip(cl, svc):
+    svc(service("sticky", "10.96.0.15", [http()], sessionAffinity="ClientIP",
+                sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}}),
+        slice_("sticky", "sticky-1", ["pa", "pb", "rp"]))
+    for client in ("pc", "rp"):
+        r = cl.who(client, "10.96.0.15", n=30)
+        assert r["errors"] == {} and len(set(r) - {"peers", "errors"}) == 1, r
+
+
+def test_internal_traffic_policy_local(cl, svc):
+    svc(service("itp", "10.96.0.16", [http()], internalTrafficPolicy="Local"),
+        slice_("itp", "itp-1", ["pa", "rp"]))
+    r = cl.who("pc", "10.96.0.16", n=30)
+    assert r.get("pa") == 30, r
+
+
+def test_terminating_endpoint_keeps_its_connection(cl, svc):
+    svc(service("term", "10.96.0.17", [http()]), slice_("term", "term-1", ["pa"]))
+    held, first = cl.hold("pc", "10.96.0.17")
+    try:
+        assert first == "pa"
+        # pa starts terminating and pb arrives: new connections go to pb only.
+        cl.apply(slice_("term", "term-1", ["pa", "pb"], cond={
+            "pa": {"ready": False, "serving": True, "terminating": True}}))
+        r = cl.who("pc", "10.96.0.17", n=20)
+        assert r.get("pb") == 20, r
+        still_alive(held)
+        # Only terminating endpoints left: they still serve (kube-proxy's fallback).
+        cl.apply(slice_("term", "term-1", ["pa"], cond={
+            "pa": {"ready": False, "serving": True, "terminating": True}}))
+        r = cl.who("pc", "10.96.0.17", n=5)
+        assert r.get("pa") == 5, r
+        still_alive(held)
+    finally:
+        release(held)
+
+
+def test_connection_survives_unrelated_endpoint_change(cl, svc):
+    svc(service("churn", "10.96.0.18", [http()]), slice_("churn", "churn-1", ["pa", "pb", "pc"]))
+    held, ep = cl.hold("rp", "10.96.0.18")
+    try:
+        others = [p for p in ("pa", "pb", "pc") if p != ep]
+        # Remove another endpoint, then add it back, under a steady exchange.
+        cl.apply(slice_("churn", "churn-1", [ep, others[0]]))
+        still_alive(held)
+        r = cl.who("pc", "10.96.0.18", n=20)
+        assert set(r) - {"peers", "errors"} <= {ep, others[0]}, r
+        cl.apply(slice_("churn", "churn-1", ["pa", "pb", "pc"]))
+        still_alive(held)
+    finally:
+        release(held)
+
+
+def test_hairpin_pod_reaches_itself(cl, svc):
+    svc(service("self", "10.96.0.19", [http()]), slice_("self", "self-1", ["pa"]))
+    with Delta(cl.node) as d:
+        r = cl.who("pa", "10.96.0.19", n=5)
+    assert r.get("pa") == 5, r
+    # The pod sees its own connection come from the hairpin address, so its
+    # reply comes back through us to be translated.
+    assert r["peers"] == [HAIRPIN_IP]
+    assert d.event("lb_hairpin") == 5
+
+
+def test_icmp_error_through_nat(cl, svc):
+    """An endpoint's port unreachable reaches the client as the Service's own."""
+    svc(service("closed", "10.96.0.20", [dns(port=99, target=9999)]),
+        slice_("closed", "closed-1", ["pb"], ports=(("dns", "UDP", 9999),)))
+    with Delta(cl.node) as d:
+        u = cl.who("pc", "10.96.0.20", port=99, proto="udp", n=3)
+        ur = cl.who("rp", "10.96.0.20", port=99, proto="udp", n=2)
+    # The client's socket takes the error only if the quote names 10.96.0.20:99.
+    assert u["errors"] == {ECONNREFUSED: 3}, u
+    assert ur["errors"] == {ECONNREFUSED: 2}, ur
+    assert d.event("nat_icmp_error") == 5
+    assert d.drop("lb_no_endpoints") == 0
+
+
+def test_network_policy_applies_after_dnat(cl, svc):
+    pods = [{"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": p, "namespace": "default", "labels": {"app": p}},
+             "spec": {"nodeName": PODS[p][1]}, "status": {"podIP": PODS[p][0]}}
+            for p in PODS]
+    pol = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+           "metadata": {"name": "pb-from-pa", "namespace": "default"},
+           "spec": {"podSelector": {"matchLabels": {"app": "pb"}},
+                    "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "pa"}}}],
+                                 "ports": [{"protocol": "TCP", "port": 8080}]}]}}
+    svc(*pods, service("guarded", "10.96.0.21", [http()]),
+        slice_("guarded", "guarded-1", ["pb"]), pol)
+    with Delta(cl.node) as d:
+        ok = cl.who("pa", "10.96.0.21", n=3)
+        denied = cl.who("pc", "10.96.0.21", n=2, timeout=1.0)
+    # The rule names the endpoint's port 8080, not the Service's 80: judged after DNAT.
+    assert ok.get("pb") == 3, ok
+    assert denied["errors"] and "pb" not in denied, denied
+    assert d.drop("policy_ingress") >= 2
+
+
+def test_service_deletion_stops_new_connections(cl, svc):
+    cl.apply(service("gone", "10.96.0.22", [http()]), slice_("gone", "gone-1", ["pa"]))
+    assert cl.who("pc", "10.96.0.22", n=2).get("pa") == 2
+    cl.delete("service", "gone")
+    cl.delete("endpointslice", "gone-1")
+    r = cl.who("pc", "10.96.0.22", n=2, timeout=1.0)
+    assert "pa" not in r and sum(r["errors"].values()) == 2, r
