@@ -15,6 +15,8 @@
 struct kd_policy *kd_policy_live;
 
 #define AGE_SLICE 64
+#define NAT_PORT_MIN 1024	/* source ports a clash may move to: never privileged ones */
+#define NAT_PORT_TRIES 16
 
 /* What the key builder learned about a packet. */
 enum kind { K_TRACK, K_UNTRACKED, K_RELATED };
@@ -241,6 +243,32 @@ static enum kd_drop_reason established(struct kd_worker *w, const struct kd_poli
 					bool *reopen);
 
 /*
+ * The translated tuple's reply is taken by another connection: the same
+ * client port already reaches this endpoint through another Service (Linux
+ * reuses an ephemeral port toward different destinations). Move the
+ * source port, as Linux's NAT does when a tuple is in use, and rewrite.
+ */
+static int
+nat_clash(struct kd_ct *ct, struct kd_fw_pkt *p, uint64_t now, uint32_t *found, uint8_t *dir)
+{
+	uint32_t h = rte_hash_crc(&p->key, sizeof(p->key), 0x9e3779b9);
+	struct kd_ct_key rk;
+	unsigned int i;
+	int idx = -EEXIST;
+
+	for (i = 0; i < NAT_PORT_TRIES && idx == -EEXIST && *found == UINT32_MAX; i++) {
+		uint16_t port = (uint16_t)(NAT_PORT_MIN + (h + i * 7919u) % (65536 - NAT_PORT_MIN));
+
+		p->xkey.port[0] = rte_cpu_to_be_16(port);
+		kd_ct_key_reverse(&rk, &p->xkey);
+		idx = kd_ct_insert(ct, &p->key, &rk, now, found, dir);
+	}
+	if (idx >= 0)
+		rewrite(p, &p->xkey);
+	return idx;
+}
+
+/*
  * What policy judges: the client as it sent, the endpoint as it receives
  * (kube-proxy filters after DNAT and before SNAT).
  */
@@ -282,6 +310,8 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 			return KD_DROP_CT_INVALID;
 	}
 	idx = kd_ct_insert(ct, k, reply, now, &found, &dir);
+	if (unlikely(idx == -EEXIST && found == UINT32_MAX && p->nat))
+		idx = nat_clash(ct, p, now, &found, &dir);
 	if (unlikely(idx == -EEXIST)) {
 		/*
 		 * Created since our lookup: by an earlier packet of the same burst,

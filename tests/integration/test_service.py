@@ -314,3 +314,18 @@ def test_service_deletion_stops_new_connections(cl, svc):
     cl.delete("endpointslice", "gone-1")
     r = cl.who("pc", "10.96.0.22", n=2, timeout=1.0)
     assert "pa" not in r and sum(r["errors"].values()) == 2, r
+
+
+def test_same_client_port_through_two_services(cl, svc):
+    """Linux reuses a source port toward another destination; after DNAT both
+    connections would have the same reply tuple, so the second gets another
+    source port on the endpoint's side, as Linux's NAT does."""
+    svc(service("one", "10.96.0.23", [http()]), slice_("one", "one-1", ["pa"]),
+        service("two", "10.96.0.24", [http()]), slice_("two", "two-1", ["pa"]))
+    code = ("import socket,sys\n"
+            "for ip in sys.argv[1:]:\n"
+            "    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+            "    s.bind(('0.0.0.0',40123)); s.settimeout(3); s.connect((ip,80))\n"
+            "    s.send(b'?'); print(s.recv(64).decode().split()[0]); s.close()\n")
+    out = cl.node.nsx("pc", kt.PYTHON, "-c", code, "10.96.0.23", "10.96.0.24")
+    assert out.split() == ["pa", "pa"], out
