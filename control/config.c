@@ -27,6 +27,8 @@
 #define DEF_MAGLEV_M 4093		/* prime; about 400 entries per endpoint at 10 */
 #define DEF_AFFINITY_CAPACITY 65536
 #define DEF_HAIRPIN_IP "169.254.42.1"	/* link-local, as Cilium uses for hairpin */
+#define DEF_MASQ_LO 1024		/* Linux MASQUERADE's range without --to-ports */
+#define DEF_MASQ_HI 65535
 #define DEF_API_SOCKET "/run/kdpu/kdpu.sock"
 #define DEF_API_MAX_KB 4096
 
@@ -709,11 +711,15 @@ static int
 load_services(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 {
 	static const char *const keys[] = { "maglev_table_size", "hairpin_ip",
-					    "affinity_capacity", NULL };
+					    "affinity_capacity", "vpc", NULL };
 	const config_setting_t *g = config_setting_get_member(root, "services");
 
 	kd_config_parse_ipv4(DEF_HAIRPIN_IP, &cfg->svc_hairpin_ip);
+	snprintf(cfg->svc_vpc, sizeof(cfg->svc_vpc), "%s",
+		 cfg->n_vpcs != 0 ? cfg->vpcs[0].name : "default");
 	if (g != NULL && check_keys(c, g, keys) < 0)
+		return -1;
+	if (get_name(c, g, "vpc", cfg->svc_vpc, sizeof(cfg->svc_vpc), false, false) < 0)
 		return -1;
 	if (GET_UINT(c, g, "maglev_table_size", 7, 1000003, DEF_MAGLEV_M,
 		     cfg->svc_maglev_m) < 0 ||
@@ -725,6 +731,69 @@ load_services(struct ctx *c, const config_setting_t *root, struct kd_config *cfg
 		return fail(c, config_setting_get_member(g, "maglev_table_size"), NULL,
 			    "%u is not prime (Maglev needs a prime table size, e.g. 4093 or 65537)",
 			    cfg->svc_maglev_m);
+	return 0;
+}
+
+/* "LO-HI" or a single port. */
+static int
+get_port_range(struct ctx *c, const config_setting_t *g, const char *key, uint16_t *lo,
+	       uint16_t *hi)
+{
+	char buf[32], *end;
+	unsigned long a, b;
+	int r = get_str(c, g, key, buf, sizeof(buf), false);
+
+	if (r <= 0)
+		return r;
+	a = strtoul(buf, &end, 10);
+	b = *end == '-' ? strtoul(end + 1, &end, 10) : a;
+	if (*end != '\0' || a < 1 || b > 65535 || a > b)
+		return fail(c, config_setting_get_member(g, key), NULL,
+			    "\"%s\" is not a port range LO-HI within 1-65535", buf);
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 1;
+}
+
+static int
+load_nat(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
+{
+	static const char *const keys[] = { "cluster_cidrs", "masquerade", "ports", NULL };
+	const config_setting_t *g = config_setting_get_member(root, "nat");
+	const config_setting_t *l, *m;
+	unsigned int j;
+
+	cfg->masq_lo = DEF_MASQ_LO;
+	cfg->masq_hi = DEF_MASQ_HI;
+	if (g == NULL)
+		return 0;
+	if (check_keys(c, g, keys) < 0 || get_list(c, g, "cluster_cidrs", &l) < 0 ||
+	    get_port_range(c, g, "ports", &cfg->masq_lo, &cfg->masq_hi) < 0)
+		return -1;
+	if (l != NULL) {
+		if (config_setting_length(l) > KD_CFG_MAX_CIDRS)
+			return fail(c, l, NULL, "at most %d CIDRs", KD_CFG_MAX_CIDRS);
+		for (j = 0; j < (unsigned int)config_setting_length(l); j++) {
+			const config_setting_t *ce = config_setting_get_elem(l, j);
+			struct kd_cfg_cidr *cd = &cfg->cluster_cidrs[j];
+			const char *v = config_setting_get_string(ce);
+
+			if (v == NULL || kd_config_parse_cidr(v, &cd->prefix, &cd->plen, true) != 0)
+				return fail(c, ce, NULL, "not a CIDR a.b.c.d/n with no host bits");
+			cfg->n_cluster_cidrs++;
+		}
+	}
+	/* Masquerading needs to know what is inside: on by default once that is said. */
+	cfg->masquerade = cfg->n_cluster_cidrs != 0;
+	m = config_setting_get_member(g, "masquerade");
+	if (m != NULL) {
+		if (config_setting_type(m) != CONFIG_TYPE_BOOL)
+			return fail(c, m, NULL, "expected true or false");
+		cfg->masquerade = config_setting_get_bool(m);
+		if (cfg->masquerade && cfg->n_cluster_cidrs == 0)
+			return fail(c, m, NULL, "masquerading needs nat.cluster_cidrs, the "
+				    "destinations that stay untranslated (pod and Service CIDRs)");
+	}
 	return 0;
 }
 
@@ -801,7 +870,7 @@ kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN]
 {
 	static const char *const top[] = { "eal", "workers", "mempool", "tables", "node", "ports",
 					   "vpcs", "vnics", "remote_nodes", "api", "conntrack",
-					   "services", NULL };
+					   "services", "nat", NULL };
 	struct ctx c = { .path = path, .err = err };
 	const config_setting_t *root;
 	config_t lc;
@@ -833,7 +902,7 @@ kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN]
 	if (load_node(&c, root, cfg, uplink) < 0 || load_vpcs(&c, root, cfg) < 0 ||
 	    load_vnics(&c, root, cfg) < 0 || load_rnodes(&c, root, cfg) < 0 ||
 	    load_api(&c, root, cfg) < 0 || load_conntrack(&c, root, cfg) < 0 ||
-	    load_services(&c, root, cfg) < 0)
+	    load_services(&c, root, cfg) < 0 || load_nat(&c, root, cfg) < 0)
 		goto out;
 	if (cfg->n_rnodes > 0 && !uplink) {
 		fail(&c, config_setting_get_member(root, "remote_nodes"), NULL,

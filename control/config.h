@@ -104,6 +104,12 @@ struct kd_config {
 	uint32_t svc_maglev_m;		/* prime */
 	uint32_t svc_affinity_capacity;
 	rte_be32_t svc_hairpin_ip;
+	char svc_vpc[KD_CFG_NAME_LEN];	/* VPC of endpoints for underlay clients */
+	/* nat */
+	bool masquerade;
+	uint16_t masq_lo, masq_hi;
+	unsigned int n_cluster_cidrs;
+	struct kd_cfg_cidr cluster_cidrs[KD_CFG_MAX_CIDRS];
 	/* api */
 	char api_unix_socket[108];
 	char api_listen[128];

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_errno.h>
 #include <rte_lpm.h>
 
@@ -223,6 +224,43 @@ nodes(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 	return 0;
 }
 
+/* Service clients and masqueraded pods on the underlay. */
+static int
+underlay(struct kd_translate *tr, struct kd_tables *t, struct kd_api_err *e)
+{
+	const struct kd_config *cfg = tr->cfg;
+	struct kd_cidr cl[KD_MAX_CLUSTER_CIDRS];
+	char name[KD_CFG_NAME_LEN + 8];
+	uint16_t gw = KD_NEIGH_NONE;
+	unsigned int i;
+	int ret;
+
+	RTE_BUILD_BUG_ON(KD_CFG_MAX_CIDRS > KD_MAX_CLUSTER_CIDRS);
+	if (t->uplink_port == RTE_MAX_ETHPORTS)
+		return 0;
+	if (cfg->gateway_ip != 0) {
+		ret = kd_arp_neigh_slot(cfg->gateway_ip);
+		if (ret < 0) {
+			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "gateway: neighbour table full");
+			return -1;
+		}
+		gw = (uint16_t)ret;
+	}
+	for (i = 0; i < cfg->n_cluster_cidrs; i++) {
+		cl[i].prefix = cfg->cluster_cidrs[i].prefix;
+		cl[i].mask = cfg->cluster_cidrs[i].plen ?
+			rte_cpu_to_be_32(~0u << (32 - cfg->cluster_cidrs[i].plen)) : 0;
+	}
+	snprintf(name, sizeof(name), "vpcs/%s", cfg->svc_vpc);
+	ret = kd_tables_set_underlay(t, find_slot(tr, name), gw, cl, cfg->n_cluster_cidrs,
+				     cfg->masq_lo, cfg->masquerade ? cfg->masq_hi : 0);
+	if (ret < 0) {
+		kd_api_fail(e, KD_INTERNAL, "underlay: %s", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
 struct kd_tables *
 kd_translate_build(struct kd_translate *tr, const struct kd_store *s, struct kd_api_err *e)
 {
@@ -236,7 +274,7 @@ kd_translate_build(struct kd_translate *tr, const struct kd_store *s, struct kd_
 		return NULL;
 	}
 	if (ports(tr, t, e) != 0 || vpcs(tr, t, s, e) != 0 || netdevs(tr, t, s, e) != 0 ||
-	    nodes(tr, t, s, e) != 0) {
+	    nodes(tr, t, s, e) != 0 || underlay(tr, t, e) != 0) {
 		kd_tables_free(t);
 		return NULL;
 	}

@@ -228,80 +228,82 @@ gather(struct eps *out, const struct kd_store *s, const PB(Service) *svc,
 
 /*
  * Which endpoints take new connections: ready ones, or if there are none,
- * serving terminating ones; only this node's when local.
+ * serving terminating ones; only this node's when local. Marks them with
+ * used and returns how many; *elsewhere tells that a local pool is empty
+ * only because the endpoints are on other nodes.
  */
 static uint32_t
-choose(struct kd_lb_backend *be, size_t n, bool local)
+choose(struct kd_lb_backend *be, size_t n, bool local, uint8_t used, bool *elsewhere)
 {
-	uint32_t used = 0;
+	uint32_t count = 0;
 	size_t i;
 	int pass;
 
+	*elsewhere = false;
 	for (i = 0; i < n; i++)
-		be[i].flags &= (uint8_t)~KD_LB_EP_USED;
-	for (pass = 0; pass < 2 && used == 0; pass++)
+		be[i].flags &= (uint8_t)~used;
+	for (pass = 0; pass < 2 && count == 0; pass++)
 		for (i = 0; i < n; i++) {
 			uint8_t f = be[i].flags;
+			bool takes = pass == 0 ? (f & KD_LB_EP_READY) != 0 :
+				     (f & KD_LB_EP_SERVING) && (f & KD_LB_EP_TERMINATING);
 
-			if (local && !(f & KD_LB_EP_LOCAL))
+			if (!takes)
 				continue;
-			if (pass == 0 ? (f & KD_LB_EP_READY) != 0 :
-				       (f & KD_LB_EP_SERVING) && (f & KD_LB_EP_TERMINATING)) {
-				be[i].flags |= KD_LB_EP_USED;
-				used++;
+			if (local && !(f & KD_LB_EP_LOCAL)) {
+				*elsewhere = true;
+				continue;
 			}
+			be[i].flags |= used;
+			count++;
 		}
-	return used;
+	return count;
 }
 
-/* A frontend's own copy of the endpoints and its Maglev table. */
+/* One pool's Maglev table over the endpoints marked used. */
 static int
-pool(struct build *b, struct kd_lb_frontend *fe, const struct eps *all, bool local, uint32_t m,
-     struct kd_api_err *e, const char *what)
+pool(struct build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be, size_t n, bool local,
+     enum kd_lb_side side, uint32_t m, struct kd_api_err *e, const char *what)
 {
-	struct kd_lb_backend *be;
+	uint8_t used = (uint8_t)(KD_LB_EP_USED << side);
 	uint64_t *keys = NULL;
 	uint32_t *t32 = NULL, *at = NULL;
 	uint16_t *t16;
-	uint32_t n = 0, i;
+	uint32_t k = 0, i;
+	bool elsewhere;
 	int ret = -ENOMEM;
 
-	be = keep(b, malloc((all->n ? all->n : 1) * sizeof(*be)));
-	if (be == NULL)
-		goto nomem;
-	memcpy(be, all->v, all->n * sizeof(*be));
-	fe->be = be;
-	fe->n_backends = (uint16_t)all->n;
-	if (choose(be, all->n, local) == 0) {
-		fe->m = 0;	/* refused: no endpoints */
+	if (choose(be, n, local, used, &elsewhere) == 0) {
+		pl->m = 0;
+		pl->empty = elsewhere ? KD_LB_DROP : KD_LB_REFUSE;
 		return 0;
 	}
-	keys = malloc(all->n * sizeof(*keys));
-	at = malloc(all->n * sizeof(*at));
+	keys = malloc(n * sizeof(*keys));
+	at = malloc(n * sizeof(*at));
 	if (keys == NULL || at == NULL)
 		goto nomem;
-	for (i = 0; i < all->n; i++)
-		if (be[i].flags & KD_LB_EP_USED) {
-			at[n] = i;
-			keys[n++] = (uint64_t)rte_be_to_cpu_32(be[i].ip) << 16 |
+	for (i = 0; i < n; i++)
+		if (be[i].flags & used) {
+			at[k] = i;
+			keys[k++] = (uint64_t)rte_be_to_cpu_32(be[i].ip) << 16 |
 				    rte_be_to_cpu_16(be[i].port);
 		}
-	if (n >= m) {
+	if (k >= m) {
 		free(keys);
 		free(at);
 		kd_api_fail(e, KD_FAILED_PRECONDITION,
-			    "%s: %u endpoints do not fit services.maglev_table_size %u", what, n, m);
+			    "%s: %u endpoints do not fit services.maglev_table_size %u", what, k, m);
 		return -EINVAL;
 	}
 	t32 = malloc(m * sizeof(*t32));
 	t16 = keep(b, malloc(m * sizeof(*t16)));
-	if (t32 == NULL || t16 == NULL || kd_maglev_build(t32, m, keys, n) != 0)
+	if (t32 == NULL || t16 == NULL || kd_maglev_build(t32, m, keys, k) != 0)
 		goto nomem;
 	/* Table entries index the used endpoints; map them back to be[]. */
 	for (i = 0; i < m; i++)
 		t16[i] = (uint16_t)at[t32[i]];
-	fe->maglev = t16;
-	fe->m = m;
+	pl->maglev = t16;
+	pl->m = m;
 	ret = 0;
 nomem:
 	free(keys);
@@ -331,11 +333,13 @@ new_fe(struct build *b)
 /* The addresses a Service answers on, with their kind. */
 struct vip {
 	rte_be32_t ip;
+	rte_be16_t port;	/* 0: the Service port; else a nodePort */
 	enum kd_lb_kind kind;
 };
 
 static size_t
-vips(const PB(Service) *svc, struct vip *v, size_t max)
+vips(const PB(Service) *svc, const PB(ServicePort) *p, rte_be32_t node_ip, struct vip *v,
+     size_t max)
 {
 	const PB(ServiceSpec) *s = svc->spec;
 	size_t n = 0, i;
@@ -356,7 +360,76 @@ vips(const PB(Service) *svc, struct vip *v, size_t max)
 			    kd_config_parse_ipv4(svc->status->load_balancer->ingress[i]->ip,
 						 &v[n].ip) == 0)
 				v[n++].kind = KD_LB_LB_INGRESS;
+	for (i = 0; i < n; i++)
+		v[i].port = 0;
+	if (p->node_port != 0 && node_ip != 0 && n < max &&
+	    (s->type == PB_C(SERVICE_TYPE__SERVICE_TYPE_NODE_PORT) ||
+	     s->type == PB_C(SERVICE_TYPE__SERVICE_TYPE_LOAD_BALANCER))) {
+		v[n].ip = node_ip;
+		v[n].port = rte_cpu_to_be_16((uint16_t)p->node_port);
+		v[n++].kind = KD_LB_NODE_PORT;
+	}
 	return n;
+}
+
+/* loadBalancerSourceRanges, for LoadBalancer ingress frontends. */
+static int
+ranges(struct build *b, struct kd_lb_frontend *fe, const PB(ServiceSpec) *sp)
+{
+	struct kd_cidr *r;
+	size_t i;
+
+	if (fe->kind != KD_LB_LB_INGRESS || sp->n_load_balancer_source_ranges == 0)
+		return 0;
+	r = keep(b, malloc(sp->n_load_balancer_source_ranges * sizeof(*r)));
+	if (r == NULL)
+		return -ENOMEM;
+	for (i = 0; i < sp->n_load_balancer_source_ranges; i++) {
+		uint8_t plen;
+
+		/* Validated on the way in; host bits are tolerated, as Kubernetes does. */
+		kd_config_parse_cidr(sp->load_balancer_source_ranges[i], &r[i].prefix, &plen,
+				     false);
+		r[i].mask = plen ? rte_cpu_to_be_32(~0u << (32 - plen)) : 0;
+		r[i].prefix &= r[i].mask;
+	}
+	fe->ranges = r;
+	fe->n_ranges = (uint16_t)i;
+	return 0;
+}
+
+/*
+ * Maglev disruption against the frontend's previous build: entries whose
+ * endpoint changed, and of those, entries whose old endpoint is still in
+ * the pool (moves that consistent hashing should have avoided).
+ */
+static void
+disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
+{
+	const struct kd_lb_frontend *o = kd_lb_lookup(old, fe->key.ip, fe->key.port,
+						      fe->key.proto);
+	const struct kd_lb_pool *np = &fe->pool[KD_LB_IN], *op;
+	uint32_t i;
+	uint16_t j;
+
+	if (o == NULL)
+		return;
+	op = &o->pool[KD_LB_IN];
+	if (op->m != np->m || np->m == 0)
+		return;
+	for (i = 0; i < np->m; i++) {
+		const struct kd_lb_backend *a = &o->be[op->maglev[i]], *c = &fe->be[np->maglev[i]];
+
+		if (a->ip == c->ip && a->port == c->port)
+			continue;
+		fe->moved++;
+		for (j = 0; j < fe->n_backends; j++)
+			if ((fe->be[j].flags & KD_LB_EP_USED) && fe->be[j].ip == a->ip &&
+			    fe->be[j].port == a->port) {
+				fe->moved_kept++;
+				break;
+			}
+	}
 }
 
 static int
@@ -366,9 +439,11 @@ add_service(struct kd_svcc *sc, struct build *b, const struct kd_store *s, const
 	const PB(ServiceSpec) *sp = svc->spec;
 	bool affinity = sp->session_affinity == PB_C(SESSION_AFFINITY__SESSION_AFFINITY_CLIENT_IP);
 	bool itp_local = sp->internal_traffic_policy == PB_C(TRAFFIC_POLICY__TRAFFIC_POLICY_LOCAL);
+	bool etp_local = sp->external_traffic_policy == PB_C(TRAFFIC_POLICY__TRAFFIC_POLICY_LOCAL);
+	const struct kd_config *cfg = sc->cfg;
 	uint32_t tmo = DEF_AFFINITY_S;
-	struct vip v[16];
-	size_t nv, i, j;
+	struct vip v[20];
+	size_t nv, i, j, x;
 	char what[256];
 
 	if (sp->type == PB_C(SERVICE_TYPE__SERVICE_TYPE_EXTERNAL_NAME))
@@ -376,32 +451,60 @@ add_service(struct kd_svcc *sc, struct build *b, const struct kd_store *s, const
 	if (sp->session_affinity_config != NULL && sp->session_affinity_config->client_ip != NULL &&
 	    sp->session_affinity_config->client_ip->timeout_seconds > 0)
 		tmo = (uint32_t)sp->session_affinity_config->client_ip->timeout_seconds;
-	nv = vips(svc, v, RTE_DIM(v));
 	for (i = 0; i < sp->n_ports; i++) {
 		const PB(ServicePort) *p = sp->ports[i];
 
-		if (gather(eps, s, svc, p, sc->cfg->node_name) != 0)
+		if (gather(eps, s, svc, p, cfg->node_name) != 0)
 			return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+		nv = vips(svc, p, cfg->vtep_ip, v, RTE_DIM(v));
 		for (j = 0; j < nv; j++) {
 			struct kd_lb_frontend *fe = new_fe(b);
+			struct kd_lb_backend *be;
+			bool external = v[j].kind != KD_LB_CLUSTER_IP;
 			char ip[16];
 
 			if (fe == NULL)
 				return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 			fe->key.ip = v[j].ip;
-			fe->key.port = rte_cpu_to_be_16((uint16_t)p->port);
+			fe->key.port = v[j].port != 0 ? v[j].port : rte_cpu_to_be_16((uint16_t)p->port);
 			fe->key.proto = proto_num(p->protocol);
 			fe->svc = idx;
 			fe->kind = (uint8_t)v[j].kind;
-			fe->flags = affinity ? KD_LB_F_AFFINITY : 0;
+			fe->flags = (uint8_t)((affinity ? KD_LB_F_AFFINITY : 0) |
+					      (external ? KD_LB_F_EXTERNAL : 0));
 			fe->affinity_s = tmo;
 			snprintf(fe->port_name, sizeof(fe->port_name), "%s", p->name ? p->name : "");
-			kd_config_format_ipv4(v[j].ip, ip, sizeof(ip));
-			snprintf(what, sizeof(what), "service %s/%s %s:%d/%s", svc->metadata->namespace_,
-				 svc->metadata->name, ip, p->port, proto_name(fe->key.proto));
-			if (pool(b, fe, eps, v[j].kind == KD_LB_CLUSTER_IP && itp_local,
-				 sc->cfg->svc_maglev_m, e, what) != 0)
+			kd_config_format_ipv4(fe->key.ip, ip, sizeof(ip));
+			snprintf(what, sizeof(what), "service %s/%s %s:%u/%s", svc->metadata->namespace_,
+				 svc->metadata->name, ip, rte_be_to_cpu_16(fe->key.port),
+				 proto_name(fe->key.proto));
+			be = keep(b, malloc((eps->n ? eps->n : 1) * sizeof(*be)));
+			if (be == NULL || ranges(b, fe, sp) != 0)
+				return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "%s: out of memory", what);
+			if (eps->n != 0)
+				memcpy(be, eps->v, eps->n * sizeof(*be));
+			fe->be = be;
+			fe->n_backends = (uint16_t)eps->n;
+			/*
+			 * Pods reach every kind as a ClusterIP (kube-proxy short-circuits
+			 * external addresses for them); underlay clients follow
+			 * externalTrafficPolicy.
+			 */
+			if (pool(b, &fe->pool[KD_LB_IN], be, eps->n, !external && itp_local, KD_LB_IN,
+				 cfg->svc_maglev_m, e, what) != 0)
 				return e->code;
+			if (!external)
+				continue;
+			if (!etp_local) {
+				fe->pool[KD_LB_EXT] = fe->pool[KD_LB_IN];
+				fe->pool[KD_LB_EXT].snat = 1;
+				for (x = 0; x < eps->n; x++)
+					if (be[x].flags & KD_LB_EP_USED)
+						be[x].flags |= KD_LB_EP_USED << KD_LB_EXT;
+			} else if (pool(b, &fe->pool[KD_LB_EXT], be, eps->n, true, KD_LB_EXT,
+					cfg->svc_maglev_m, e, what) != 0) {
+				return e->code;
+			}
 		}
 	}
 	return 0;
@@ -433,6 +536,7 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 	lb->priv = b;
 	lb->gen = ++sc->gen;
 	lb->hairpin_ip = sc->cfg->svc_hairpin_ip;
+	lb->node_ip = sc->cfg->vtep_ip;
 	lb->n_svc = (uint32_t)k->n;
 	lb->svc_name = calloc(k->n ? k->n : 1, sizeof(*lb->svc_name));
 	if (lb->svc_name == NULL) {
@@ -449,6 +553,8 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 	}
 	lb->fe = b->fe;
 	lb->n_fe = b->n_fe;
+	for (i = 0; i < lb->n_fe; i++)
+		disruption(&lb->fe[i], kd_lb_live);
 	if (lb->n_fe == 0)
 		goto done;
 	snprintf(hname, sizeof(hname), "kd_lb_%" PRIu64, lb->gen);

@@ -27,19 +27,61 @@ kd_arp_fini(void)
 	kd_arp_neigh = NULL;
 }
 
-int
-kd_arp_neigh_slot(rte_be32_t ip)
+static int
+neigh_find(rte_be32_t ip, uint32_t n)
 {
 	uint32_t i;
 
-	for (i = 0; i < kd_arp_neigh->n; i++)
-		if (kd_arp_neigh->e[i].ip == ip)
+	for (i = 0; i < n; i++)
+		if (__atomic_load_n(&kd_arp_neigh->e[i].ip, __ATOMIC_ACQUIRE) == ip)
 			return (int)i;
-	if (kd_arp_neigh->n == KD_ARP_MAX_NEIGH)
-		return -ENOSPC;
-	kd_arp_neigh->e[i].ip = ip;
-	__atomic_store_n(&kd_arp_neigh->n, i + 1, __ATOMIC_RELEASE);
-	return (int)i;
+	return -1;
+}
+
+/*
+ * Any thread: the control thread for configured next hops, workers for
+ * underlay peers of new connections. A slot is reserved by CAS on n and its
+ * IP published after; readers skip a slot whose IP is still 0. Two writers
+ * racing for one IP may both reserve a slot: the first one is used.
+ */
+int
+kd_arp_neigh_slot(rte_be32_t ip)
+{
+	uint32_t n = __atomic_load_n(&kd_arp_neigh->n, __ATOMIC_ACQUIRE);
+	int i;
+
+	for (;;) {
+		i = neigh_find(ip, n);
+		if (i >= 0)
+			return i;
+		if (n == KD_ARP_MAX_NEIGH)
+			return -ENOSPC;
+		if (__atomic_compare_exchange_n(&kd_arp_neigh->n, &n, n + 1, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			break;
+	}
+	__atomic_store_n(&kd_arp_neigh->e[n].ip, ip, __ATOMIC_RELEASE);
+	return (int)n;
+}
+
+int
+kd_arp_next_hop_slow(const struct kd_tables *t, rte_be32_t dst, const struct rte_ether_addr *seen)
+{
+	rte_be32_t mask = t->vtep_plen ? rte_cpu_to_be_32(~0u << (32 - t->vtep_plen)) : 0;
+	int slot;
+
+	if (t->gw_neigh != KD_NEIGH_NONE && ((dst ^ t->vtep_ip) & mask) != 0)
+		return t->gw_neigh;
+	slot = kd_arp_neigh_slot(dst);
+	if (slot >= 0 && seen != NULL &&
+	    !(__atomic_load_n(&kd_arp_neigh->e[slot].mac, __ATOMIC_RELAXED) & KD_ARP_MAC_VALID)) {
+		uint64_t v = 0;
+
+		memcpy(&v, seen, RTE_ETHER_ADDR_LEN);
+		__atomic_store_n(&kd_arp_neigh->e[slot].learned_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+		__atomic_store_n(&kd_arp_neigh->e[slot].mac, v | KD_ARP_MAC_VALID, __ATOMIC_RELAXED);
+	}
+	return slot;
 }
 
 static bool
@@ -50,7 +92,7 @@ neigh_learn(struct kd_stats *st, rte_be32_t ip, const struct rte_ether_addr *mac
 	uint32_t i;
 
 	for (i = 0; i < n; i++) {
-		if (kd_arp_neigh->e[i].ip != ip)
+		if (__atomic_load_n(&kd_arp_neigh->e[i].ip, __ATOMIC_ACQUIRE) != ip)
 			continue;
 		memcpy(&v, mac, RTE_ETHER_ADDR_LEN);
 		v |= KD_ARP_MAC_VALID;

@@ -7,8 +7,9 @@
  * of remote VTEPs), proxy ARP for the pod gateway on vNIC ports, ARP and ICMP
  * echo for the VTEP/node IP on the uplink, and ICMP echo for the pod gateway.
  *
- * Neighbour slots are assigned by the control thread (kd_arp_neigh_slot) and
- * never move. A worker that sees an ARP packet from a slot's IP stores the MAC
+ * Neighbour slots are assigned by the control thread for configured next
+ * hops, and by workers for underlay peers of new connections
+ * (kd_arp_next_hop_slow); they never move. A worker that sees an ARP packet from a slot's IP stores the MAC
  * with one atomic 64-bit write; the encap path reads it with one atomic load,
  * so neither side locks. The control thread sends requests for unresolved or
  * stale slots (kd_arp_request_build) through worker 0's control TX ring.
@@ -45,8 +46,17 @@ void kd_arp_fini(void);
 /** Register /kdpu/neighbors with rte_telemetry. 0 or -errno. */
 int kd_arp_telemetry_register(void);
 
-/** Slot for a next-hop IP, allocated on first use. Control thread. >= 0 or -ENOSPC. */
+/** Slot for a next-hop IP, allocated on first use. Any thread. >= 0 or -ENOSPC. */
 int kd_arp_neigh_slot(rte_be32_t ip);
+
+/**
+ * The neighbour slot toward underlay address dst: the gateway's when dst is
+ * off the VTEP subnet and there is one, else dst's own. seen, if not NULL,
+ * is the MAC a packet from dst arrived with; it fills a slot that is not
+ * resolved yet. Worker context, new connections only. >= 0 or -ENOSPC.
+ */
+int kd_arp_next_hop_slow(const struct kd_tables *t, rte_be32_t dst,
+			 const struct rte_ether_addr *seen);
 
 /** Load a slot's MAC; false while unresolved. Worker context. */
 static __rte_always_inline bool

@@ -199,7 +199,7 @@ kd_ct_reclaim(struct kd_ct *ct)
 
 int
 kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
-	     uint64_t now, uint32_t *found, uint8_t *found_dir)
+	     uint16_t hop, uint64_t now, uint32_t *found, uint8_t *found_dir)
 {
 	struct kd_ct_key rev;
 	struct kd_ct_conn *c;
@@ -244,6 +244,7 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 	c->policy = 0;
 	c->pgen = 0;
 	c->proto = key->proto;
+	c->hop = hop;
 	memset(&c->tcp, 0, sizeof(c->tcp));
 	__atomic_store_n(&c->expires, now, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->flags, flags, __ATOMIC_RELEASE);

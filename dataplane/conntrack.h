@@ -48,6 +48,8 @@ struct kd_ct_key {
 
 enum kd_ct_dir { KD_CT_ORIG = 0, KD_CT_REPLY = 1 };
 
+#define KD_CT_NO_HOP UINT16_MAX
+
 /* Timeouts, seconds; defaults are Linux's (nf_conntrack_*_timeout_*). */
 struct kd_ct_timeouts {
 	uint32_t tcp[KD_TCP_STATE_MAX];
@@ -77,8 +79,10 @@ struct kd_ct_conn {
 	rte_spinlock_t lock;		/* TCP state only; taken with trylock */
 	uint8_t flags;
 	uint8_t proto;
+	uint16_t hop;			/* underlay neighbour slot of an underlay end, see arp.h */
 	struct kd_ct_tcp tcp;
 } __rte_aligned(64);
+_Static_assert(sizeof(struct kd_ct_conn) == 128, "a connection record is two cache lines");
 
 /* Timeout slots after the TCP states. */
 enum {
@@ -183,14 +187,15 @@ void kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, u
 /**
  * Insert a connection whose original direction is key (reply: key's
  * reverse, or reply when not NULL, as after NAT: the record is then marked
- * KD_CT_F_NAT if the two differ). Returns the record index,
+ * KD_CT_F_NAT if the two differ). hop is stored in the record before it
+ * becomes visible (KD_CT_NO_HOP: none). Returns the record index,
  * or -ENOSPC when the table is full, or -errno. -EEXIST when key is already
  * there (an earlier packet of the burst, or another worker, created it):
  * *found and *found_dir then say where, or *found is UINT32_MAX when it is
  * the reply key that belongs to another connection.
  */
 int kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
-		 uint64_t now, uint32_t *found, uint8_t *found_dir);
+		 uint16_t hop, uint64_t now, uint32_t *found, uint8_t *found_dir);
 
 /** Delete a record's keys; its slot returns after a grace period. */
 void kd_ct_delete(struct kd_ct *ct, uint32_t idx);

@@ -5,6 +5,7 @@
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
+#include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/firewall.h"
 #include "dataplane/lb.h"
@@ -17,6 +18,7 @@ struct kd_policy *kd_policy_live;
 #define AGE_SLICE 64
 #define NAT_PORT_MIN 1024	/* source ports a clash may move to: never privileged ones */
 #define NAT_PORT_TRIES 16
+#define MASQ_PORT_TRIES 64	/* then the range counts as exhausted for this connection */
 
 /* What the key builder learned about a packet. */
 enum kind { K_TRACK, K_UNTRACKED, K_RELATED };
@@ -86,6 +88,9 @@ translate(struct kd_fw_pkt *p, const struct kd_ct_conn *c, uint8_t dir)
 
 	kd_ct_key_reverse(&t, &c->key[!dir]);
 	rewrite(p, &t);
+	/* It now travels as the other key's reverse: in that key's zone. */
+	p->out_zone = c->key[!dir].zone;
+	p->hop = c->hop;
 }
 
 /*
@@ -95,7 +100,7 @@ translate(struct kd_fw_pkt *p, const struct kd_ct_conn *c, uint8_t dir)
  * knew, and the outer addresses move like the connection's own packets.
  */
 static bool
-related(struct kd_worker *w, const struct kd_fw_pkt *p)
+related(struct kd_worker *w, struct kd_fw_pkt *p)
 {
 	struct kd_ct *ct = w->ct;
 	struct rte_ipv4_hdr *ip =
@@ -147,6 +152,8 @@ related(struct kd_worker *w, const struct kd_fw_pkt *p)
 			       RTE_MIN(end, (uint32_t)rte_pktmbuf_data_len(p->m)) - p->pm->l4_off,
 			       &outer, &c->key[d]))
 		return false;
+	p->out_zone = c->key[d].zone;
+	p->hop = c->hop;
 	w->st->event[KD_EV_NAT_ICMP_ERROR]++;
 	return true;
 }
@@ -261,10 +268,48 @@ nat_clash(struct kd_ct *ct, struct kd_fw_pkt *p, uint64_t now, uint32_t *found, 
 
 		p->xkey.port[0] = rte_cpu_to_be_16(port);
 		kd_ct_key_reverse(&rk, &p->xkey);
-		idx = kd_ct_insert(ct, &p->key, &rk, now, found, dir);
+		idx = kd_ct_insert(ct, &p->key, &rk, p->hop, now, found, dir);
 	}
 	if (idx >= 0)
 		rewrite(p, &p->xkey);
+	return idx;
+}
+
+/*
+ * Masquerade a connection leaving the cluster: source the node IP, and a
+ * port of the range that no other connection's reply uses toward this
+ * destination. The original port is kept when it is free and in range, as
+ * Linux does; otherwise ports are probed from a hash of the tuple. Each
+ * probe is an insert of both keys under the table's writer lock, so the
+ * choice is exact with any number of workers.
+ */
+static int
+masquerade(const struct kd_tables *t, struct kd_ct *ct, struct kd_fw_pkt *p, uint64_t now,
+	   uint32_t *found, uint8_t *dir)
+{
+	uint32_t range = (uint32_t)t->masq_hi - t->masq_lo + 1;
+	uint32_t h = rte_hash_crc(&p->key, sizeof(p->key), 0x85ebca6b) % range;
+	uint16_t orig = rte_be_to_cpu_16(p->key.port[0]);
+	uint32_t i, tries = RTE_MIN(range, (uint32_t)MASQ_PORT_TRIES);
+	struct kd_ct_key rk;
+	int idx = -EEXIST;
+
+	p->xkey = p->key;
+	p->xkey.ip[0] = t->vtep_ip;
+	p->xkey.zone = KD_ZONE_UNDERLAY;
+	if (orig < t->masq_lo || orig > t->masq_hi)
+		orig = 0;
+	for (i = 0; i <= tries && idx == -EEXIST && *found == UINT32_MAX; i++) {
+		uint16_t port = i == 0 ? orig : (uint16_t)(t->masq_lo + (h + i - 1) % range);
+
+		if (port == 0)
+			continue;
+		p->xkey.port[0] = rte_cpu_to_be_16(port);
+		kd_ct_key_reverse(&rk, &p->xkey);
+		idx = kd_ct_insert(ct, &p->key, &rk, p->hop, now, found, dir);
+	}
+	if (idx == -EEXIST && *found == UINT32_MAX)
+		return -EADDRINUSE;
 	return idx;
 }
 
@@ -282,8 +327,8 @@ policy_tuple(struct kd_ct_key *pk, const struct kd_ct_key *orig, const struct kd
 
 /* A new connection: policy, TCP's first-packet rules, insert. Returns a drop reason or OK. */
 static enum kd_drop_reason
-admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
-      const struct kd_ct_key *k, uint64_t now)
+admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *pol,
+      struct kd_fw_pkt *p, const struct kd_ct_key *k, uint64_t now)
 {
 	struct kd_ct *ct = w->ct;
 	enum kd_drop_reason why = KD_PARSE_OK;
@@ -309,7 +354,18 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 		if (!kd_tcp_new(&tcp, &s))
 			return KD_DROP_CT_INVALID;
 	}
-	idx = kd_ct_insert(ct, k, reply, now, &found, &dir);
+	found = UINT32_MAX;
+	if (unlikely(p->masq)) {
+		idx = masquerade(t, ct, p, now, &found, &dir);
+		if (idx == -EADDRINUSE)
+			return KD_DROP_NAT_NO_PORTS;
+		if (idx >= 0) {
+			rewrite(p, &p->xkey);
+			w->st->event[KD_EV_NAT_MASQUERADE]++;
+		}
+	} else {
+		idx = kd_ct_insert(ct, k, reply, p->hop, now, &found, &dir);
+	}
 	if (unlikely(idx == -EEXIST && found == UINT32_MAX && p->nat))
 		idx = nat_clash(ct, p, now, &found, &dir);
 	if (unlikely(idx == -EEXIST)) {
@@ -322,6 +378,10 @@ admit(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 		if (found == UINT32_MAX)
 			return p->nat ? KD_DROP_LB_NAT_CLASH : KD_DROP_CT_RACE;
 		why = established(w, pol, p, found, dir, now, &reopen);
+		if (!reopen && why == KD_PARSE_OK && p->masq) {
+			/* Another worker masqueraded it first: take its translation. */
+			translate(p, &ct->conn[found], dir);
+		}
 		return reopen ? KD_DROP_CT_RACE : why;
 	}
 	if (unlikely(idx < 0))
@@ -397,50 +457,93 @@ kd_fw_drop(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r)
 	kd_worker_drop(w, p->m, r);
 }
 
+/* The Service has no endpoint for this client: refuse, or drop (Local policy). */
+static void
+no_endpoint(struct kd_worker *w, struct kd_fw_pkt *p, const struct kd_lb_pool *pl)
+{
+	if (pl->empty == KD_LB_DROP) {
+		kd_fw_drop(w, p, KD_DROP_LB_NO_LOCAL_ENDPOINTS);
+		return;
+	}
+	w->st->drop[KD_DROP_LB_NO_ENDPOINTS]++;
+	w->st->port[p->m->port].drops++;
+	if (kd_reject_build(p->m, p->pm->l3_off, p->pm->l4_off)) {
+		w->st->event[KD_EV_LB_REJECTED]++;
+		p->state = KD_FW_REJECT;
+	} else {
+		p->state = KD_FW_DROPPED;
+		kd_worker_consume(w, p->m);
+	}
+}
+
 /*
  * A new connection to a Service: pick the endpoint and rewrite the packet
- * to it now, so that routing sees the endpoint; a pod reaching itself is
- * also given the hairpin source, so that the reply comes back through us.
+ * to it now, so that routing sees the endpoint. A pod reaching itself is
+ * also given the hairpin source, so that the reply comes back through us;
+ * so is an underlay client under the Cluster policy (the node IP toward a
+ * local endpoint, the hairpin address, which remote nodes route to us over
+ * the overlay, toward a remote one).
  */
-static void
-service(struct kd_worker *w, const struct kd_lb *lb, struct kd_fw_pkt *p, uint64_t now)
+static __rte_noinline void
+service(struct kd_worker *w, const struct kd_tables *t, const struct kd_lb *lb,
+	struct kd_fw_pkt *p, uint64_t now)
 {
+	bool ext = p->zone == KD_ZONE_UNDERLAY;
+	enum kd_lb_side side = ext ? KD_LB_EXT : KD_LB_IN;
 	const struct kd_lb_frontend *fe;
 	const struct kd_lb_backend *b;
+	int hop;
 
 	if (p->key.proto != IPPROTO_TCP && p->key.proto != IPPROTO_UDP &&
 	    p->key.proto != IPPROTO_SCTP)
 		return;
 	fe = kd_lb_lookup(lb, p->key.ip[1], p->key.port[1], p->key.proto);
-	if (fe == NULL)
+	if (fe == NULL || (ext && (!(fe->flags & KD_LB_F_EXTERNAL) || t->svc_vpc < 0)))
 		return;
-	b = kd_lb_select(fe, p->key.ip[0], rte_hash_crc(&p->key, sizeof(p->key), 0), now);
-	if (unlikely(b == NULL)) {
-		w->st->drop[KD_DROP_LB_NO_ENDPOINTS]++;
-		w->st->port[p->m->port].drops++;
-		if (kd_reject_build(p->m, p->pm->l3_off, p->pm->l4_off)) {
-			w->st->event[KD_EV_LB_REJECTED]++;
-			p->state = KD_FW_REJECT;
-		} else {
-			p->state = KD_FW_DROPPED;
-			kd_worker_consume(w, p->m);
+	if (unlikely(!kd_lb_source_allowed(fe, p->key.ip[0]))) {
+		kd_fw_drop(w, p, KD_DROP_LB_SOURCE_RANGE);
+		return;
+	}
+	if (ext) {
+		const struct rte_ether_hdr *eth =
+			rte_pktmbuf_mtod_offset(p->m, const struct rte_ether_hdr *, p->pm->l2_off);
+
+		/* Replies go back the way the client came: learn that hop now. */
+		hop = kd_arp_next_hop_slow(t, p->key.ip[0], &eth->src_addr);
+		if (hop < 0) {
+			kd_fw_drop(w, p, KD_DROP_ARP_UNRESOLVED);
+			return;
 		}
+		p->hop = (uint16_t)hop;
+	}
+	b = kd_lb_select(fe, side, p->key.ip[0], rte_hash_crc(&p->key, sizeof(p->key), 0), now);
+	if (unlikely(b == NULL)) {
+		no_endpoint(w, p, &fe->pool[side]);
 		return;
 	}
 	p->xkey = p->key;
 	p->xkey.ip[1] = b->ip;
 	p->xkey.port[1] = b->port;
-	if (unlikely(b->ip == p->key.ip[0])) {
+	if (ext) {
+		p->xkey.zone = (uint16_t)t->svc_vpc;
+		if (fe->pool[side].snat) {
+			p->xkey.ip[0] = (b->flags & KD_LB_EP_LOCAL) ? lb->node_ip : lb->hairpin_ip;
+			w->st->event[KD_EV_LB_EXTERNAL_SNAT]++;
+		}
+		w->st->event[KD_EV_LB_EXTERNAL]++;
+	} else if (unlikely(b->ip == p->key.ip[0])) {
 		p->xkey.ip[0] = lb->hairpin_ip;
 		w->st->event[KD_EV_LB_HAIRPIN]++;
 	}
 	p->nat = 1;
+	p->out_zone = p->xkey.zone;
 	rewrite(p, &p->xkey);
 	w->st->event[KD_EV_LB_NEW]++;
 }
 
 void
-kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
+kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
+		   uint16_t n)
 {
 	const struct kd_policy *pol = kd_policy_get();
 	const struct kd_lb *lb = kd_lb_get();
@@ -457,6 +560,10 @@ kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 		kind[i] = (uint8_t)build_key(&p[i], &p[i].key);
 		kp[i] = &p[i].key;
 		p[i].nat = 0;
+		p[i].masq = 0;
+		p[i].back = 0;
+		p[i].out_zone = p[i].zone;
+		p[i].hop = KD_CT_NO_HOP;
 	}
 	kd_ct_lookup_burst(ct, kp, n, idx, dir);
 	for (i = 0; i < n; i++) {
@@ -485,7 +592,7 @@ kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 				w->st->event[KD_EV_CT_REOPENED]++;
 				p[i].state = KD_FW_NEW;
 				if (lb != NULL)
-					service(w, lb, &p[i], now);
+					service(w, t, lb, &p[i], now);
 			} else if (r != KD_PARSE_OK) {
 				kd_fw_drop(w, &p[i], r);
 			} else {
@@ -500,13 +607,29 @@ kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 		} else {
 			p[i].state = KD_FW_NEW;
 			if (lb != NULL)
-				service(w, lb, &p[i], now);
+				service(w, t, lb, &p[i], now);
 		}
 	}
 }
 
+/* Counted like a drop, answered like a closed port: back to the vNIC it came from. */
+static __rte_noinline void
+refuse_back(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r)
+{
+	w->st->drop[r]++;
+	w->st->port[p->m->port].drops++;
+	if (p->src_port == KD_FW_REMOTE || !kd_reject_build(p->m, p->pm->l3_off, p->pm->l4_off)) {
+		p->state = KD_FW_DROPPED;
+		kd_worker_consume(w, p->m);
+		return;
+	}
+	p->back = 1;
+	p->state = KD_FW_PASS;
+}
+
 void
-kd_fw_commit_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
+kd_fw_commit_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
+		   uint16_t n)
 {
 	const struct kd_policy *pol = kd_policy_get();
 	uint64_t now = rte_rdtsc();
@@ -518,13 +641,13 @@ kd_fw_commit_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 
 		switch (p[i].state) {
 		case KD_FW_NEW:
-			r = admit(w, pol, &p[i], &p[i].key, now);
+			r = admit(w, t, pol, &p[i], &p[i].key, now);
 			break;
 		case KD_FW_RECHECK:
 			r = established(w, pol, &p[i], p[i].idx, p[i].dir, now, &reopen);
 			if (reopen) {
 				w->st->event[KD_EV_CT_REOPENED]++;
-				r = admit(w, pol, &p[i], &p[i].key, now);
+				r = admit(w, t, pol, &p[i], &p[i].key, now);
 			}
 			break;
 		case KD_FW_UNTRACKED:
@@ -534,6 +657,10 @@ kd_fw_commit_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n)
 		case KD_FW_REJECT:
 			break;	/* our own answer to the sender */
 		default:
+			continue;
+		}
+		if (unlikely(r == KD_DROP_NAT_NO_PORTS)) {
+			refuse_back(w, &p[i], r);
 			continue;
 		}
 		if (r != KD_PARSE_OK)

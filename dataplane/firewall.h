@@ -21,6 +21,15 @@
  * Replies of an allowed connection always pass. Packets the tracker cannot
  * follow (non-first IPv4 fragments) pass untracked unless an end is isolated.
  *
+ * The underlay (plain IP on the uplink) is a zone of its own. Service
+ * clients there reach NodePort, LoadBalancer and external IP frontends,
+ * DNATed into the Service VPC and, under externalTrafficPolicy Cluster,
+ * SNATed to the node. Pod connections that routing finds leaving the
+ * cluster network are masqueraded to the node IP on the way out, with a
+ * source port the connection table proves free (the insert checks both
+ * keys under its writer lock, so two workers never hand out one port);
+ * when no port of the range is free, the connection is refused.
+ *
  * Worker context.
  */
 
@@ -30,6 +39,7 @@
 
 #include "dataplane/conntrack.h"
 #include "dataplane/parse.h"
+#include "dataplane/tables.h"
 #include "dataplane/worker.h"
 
 /* An end of the connection that is not a local vNIC. */
@@ -51,9 +61,13 @@ struct kd_fw_pkt {
 	uint16_t zone;			/* VPC slot */
 	uint16_t src_port;		/* local vNIC the packet came from, or KD_FW_REMOTE */
 	uint16_t dst_port;		/* local vNIC it goes to, or KD_FW_REMOTE; set by routing */
+	uint16_t out_zone;		/* zone after translation: a VPC slot or KD_ZONE_UNDERLAY */
+	uint16_t hop;			/* underlay neighbour slot when out_zone is the underlay */
 	uint8_t state;			/* enum kd_fw_state, set by kd_fw_lookup_burst */
 	uint8_t dir;
 	uint8_t nat;			/* a new connection to a Service: xkey holds the translation */
+	uint8_t masq;			/* set by routing: a new connection leaving the cluster */
+	uint8_t back;			/* turned into a refusal for the vNIC it came from */
 	uint32_t idx;
 	struct kd_ct_key key;		/* as received */
 	struct kd_ct_key xkey;		/* as sent, when nat */
@@ -69,8 +83,10 @@ struct kd_fw_pkt {
  *   kd_fw_commit_burst()  policy and insert for new connections, re-judgement
  *                         of connections after a policy change.
  */
-void kd_fw_lookup_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n);
-void kd_fw_commit_burst(struct kd_worker *w, struct kd_fw_pkt *p, uint16_t n);
+void kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
+			uint16_t n);
+void kd_fw_commit_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
+			uint16_t n);
 
 /** The caller drops a packet between the phases. */
 void kd_fw_drop(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r);

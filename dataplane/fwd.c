@@ -7,9 +7,12 @@
 #include "dataplane/firewall.h"
 #include "dataplane/fwd.h"
 #include "dataplane/parse.h"
+#include "dataplane/underlay.h"
 #include "dataplane/vxlan.h"
 
 #define ICMP_TYPE_DEST_UNREACH 3	/* rte_icmp.h in 22.11 names only echo */
+/* Not an LPM next hop: the packet leaves for the underlay, to fp.hop. */
+#define HOP_UNDERLAY UINT32_MAX
 
 /* Rare cases of a vNIC burst: ARP, other ethertypes, the gateway itself. */
 static __rte_noinline __rte_cold enum kd_drop_reason
@@ -72,6 +75,37 @@ frag_needed_slow(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf
 	kd_worker_tx(w, port, m);
 }
 
+/*
+ * No route in the VPC. A new connection to outside the cluster network is
+ * masqueraded when that is configured: it leaves by the uplink, to the
+ * gateway or to the destination itself on the underlay subnet.
+ */
+static __rte_noinline enum kd_drop_reason
+egress_slow(const struct kd_tables *t, struct kd_fw_pkt *f, const struct rte_ipv4_hdr *ip)
+{
+	uint8_t proto = ip->next_proto_id;
+	unsigned int i;
+	int slot;
+
+	if (t->masq_hi == 0 || f->state != KD_FW_NEW || t->uplink_port == RTE_MAX_ETHPORTS ||
+	    f->pm->is_frag ||
+	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP &&
+	     (proto != IPPROTO_ICMP || f->key.port[0] == 0)))
+		return KD_DROP_FWD_NO_ROUTE;
+	for (i = 0; i < t->n_cluster; i++)
+		if (kd_cidr_match(&t->cluster[i], ip->dst_addr))
+			return KD_DROP_FWD_NO_ROUTE;	/* inside the cluster: never masqueraded */
+	if (unlikely(ip->time_to_live <= 1))
+		return KD_DROP_FWD_TTL;
+	slot = kd_arp_next_hop_slow(t, ip->dst_addr, NULL);
+	if (slot < 0)
+		return KD_DROP_ARP_UNRESOLVED;
+	f->hop = (uint16_t)slot;
+	f->masq = 1;
+	f->dst_port = KD_FW_REMOTE;
+	return KD_PARSE_OK;
+}
+
 void
 kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 		  struct rte_mbuf **pkts, uint16_t n)
@@ -131,12 +165,24 @@ drop:
 		return;
 	/* Pass 2: known connections, before routing (a translation would apply here). */
 	if (w->ct != NULL)
-		kd_fw_lookup_burst(w, fp, k);
+		kd_fw_lookup_burst(w, t, fp, k);
 	for (i = 0; i < k; i++) {
 		const struct rte_ipv4_hdr *ip;
 
 		if (fp[i].state == KD_FW_DROPPED)
 			continue;
+		if (unlikely(fp[i].out_zone == KD_ZONE_UNDERLAY)) {
+			/* A translated connection's packet to its underlay end. */
+			ip = rte_pktmbuf_mtod_offset(fp[i].m, const struct rte_ipv4_hdr *,
+						     pm[i].l3_off);
+			if (ip->time_to_live <= 1) {
+				kd_fw_drop(w, &fp[i], KD_DROP_FWD_TTL);
+				continue;
+			}
+			fp[i].dst_port = KD_FW_REMOTE;
+			hop[i] = HOP_UNDERLAY;
+			continue;
+		}
 		ip = rte_pktmbuf_mtod_offset(fp[i].m, const struct rte_ipv4_hdr *, pm[i].l3_off);
 		dst[nr] = rte_be_to_cpu_32(ip->dst_addr);
 		at[nr++] = i;
@@ -151,7 +197,11 @@ drop:
 			rte_pktmbuf_mtod_offset(f->m, const struct rte_ipv4_hdr *, f->pm->l3_off);
 
 		if (unlikely(!(nh[j] & RTE_LPM_LOOKUP_SUCCESS))) {
-			kd_fw_drop(w, f, KD_DROP_FWD_NO_ROUTE);
+			r = egress_slow(t, f, ip);
+			if (r != KD_PARSE_OK)
+				kd_fw_drop(w, f, r);
+			else
+				hop[at[j]] = HOP_UNDERLAY;
 			continue;
 		}
 		if (unlikely(ip->time_to_live <= 1)) {
@@ -173,7 +223,7 @@ drop:
 	}
 	/* Pass 4: policy and insert for new connections, on the routed destination. */
 	if (w->ct != NULL)
-		kd_fw_commit_burst(w, fp, k);
+		kd_fw_commit_burst(w, t, fp, k);
 	/* Pass 5: deliver. */
 	for (i = 0; i < k; i++) {
 		struct rte_mbuf *m = fp[i].m;
@@ -184,6 +234,19 @@ drop:
 		if (fp[i].state != KD_FW_PASS)
 			continue;
 		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, p->l3_off);
+		if (unlikely(fp[i].back)) {
+			/* Our refusal, back to the pod that asked. */
+			kd_fwd_set_l2(m, p->l3_off, &vn->mac, &vpc->gw_mac);
+			kd_worker_tx(w, port, m);
+			continue;
+		}
+		if (unlikely(hop[i] == HOP_UNDERLAY)) {
+			kd_ipv4_dec_ttl(ip);
+			r = kd_underlay_tx(w, t, m, p->l3_off, fp[i].hop);
+			if (unlikely(r != KD_PARSE_OK))
+				kd_worker_drop(w, m, r);
+			continue;
+		}
 		if (hop[i] & KD_NH_REMOTE) {
 			const struct kd_rnode *rn = &t->rnode[idx];
 			uint32_t hash = kd_parse_flow_hash(m, p);

@@ -60,7 +60,8 @@ pack(const struct kd_lb_backend *b)
 
 /* The pinned endpoint if it still takes connections from this frontend. */
 static const struct kd_lb_backend *
-affinity_get(const struct kd_lb_frontend *fe, const struct aff_key *k, uint64_t now)
+affinity_get(const struct kd_lb_frontend *fe, uint8_t used, const struct aff_key *k,
+	     uint64_t now)
 {
 	int32_t pos = rte_hash_lookup(aff.hash, k);
 	uint64_t be;
@@ -70,7 +71,7 @@ affinity_get(const struct kd_lb_frontend *fe, const struct aff_key *k, uint64_t 
 		return NULL;
 	be = __atomic_load_n(&aff.val[pos].backend, __ATOMIC_RELAXED);
 	for (i = 0; i < fe->n_backends; i++)
-		if ((fe->be[i].flags & KD_LB_EP_USED) && pack(&fe->be[i]) == be)
+		if ((fe->be[i].flags & used) && pack(&fe->be[i]) == be)
 			return &fe->be[i];
 	return NULL;
 }
@@ -92,21 +93,23 @@ affinity_set(const struct kd_lb_frontend *fe, const struct aff_key *k,
 }
 
 const struct kd_lb_backend *
-kd_lb_select(const struct kd_lb_frontend *fe, rte_be32_t client, uint32_t hash, uint64_t now)
+kd_lb_select(const struct kd_lb_frontend *fe, enum kd_lb_side side, rte_be32_t client,
+	     uint32_t hash, uint64_t now)
 {
+	const struct kd_lb_pool *p = &fe->pool[side];
 	const struct kd_lb_backend *b;
 	struct aff_key k;
 
-	if (unlikely(fe->m == 0))
+	if (unlikely(p->m == 0))
 		return NULL;
 	if (likely(!(fe->flags & KD_LB_F_AFFINITY)))
-		return &fe->be[fe->maglev[hash % fe->m]];
+		return &fe->be[p->maglev[hash % p->m]];
 	k = (struct aff_key){ .client = client, .ip = fe->key.ip, .port = fe->key.port,
 			      .proto = fe->key.proto };
-	b = affinity_get(fe, &k, now);
+	b = affinity_get(fe, (uint8_t)(KD_LB_EP_USED << side), &k, now);
 	if (b == NULL) {
 		/* The client alone picks the endpoint, so a re-pin after expiry is stable. */
-		b = &fe->be[fe->maglev[rte_hash_crc_4byte(client, 0) % fe->m]];
+		b = &fe->be[p->maglev[rte_hash_crc_4byte(client, 0) % p->m]];
 	}
 	affinity_set(fe, &k, b, now);
 	return b;

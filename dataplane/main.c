@@ -360,8 +360,9 @@ neigh_tick(struct daemon *d, const struct kd_tables *t)
 		uint64_t seen = __atomic_load_n(&e->learned_tsc, __ATOMIC_RELAXED);
 		struct rte_mbuf *m;
 
-		if (now - d->arp_sent_tsc[i] < retry || (valid && now - seen < refresh))
-			continue;
+		if (__atomic_load_n(&e->ip, __ATOMIC_ACQUIRE) == 0 ||
+		    now - d->arp_sent_tsc[i] < retry || (valid && now - seen < refresh))
+			continue;	/* reserved by a worker, IP not yet written; or fresh */
 		m = kd_arp_request_build(d->mp, t, (uint16_t)i);
 		if (m == NULL)
 			continue;

@@ -106,6 +106,29 @@ has_ports(uint8_t proto)
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
 }
 
+/*
+ * An echo's identifier is its "port": the request's source, the reply's
+ * destination (see the connection key). The ICMP checksum covers no
+ * addresses, only the identifier.
+ */
+static void
+echo_ident(uint8_t *l4, const struct kd_ct_key *t)
+{
+	struct rte_icmp_hdr *ic = (struct rte_icmp_hdr *)l4;
+	rte_be16_t id;
+
+	if (ic->icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
+		id = t->port[0];
+	else if (ic->icmp_type == RTE_IP_ICMP_ECHO_REPLY)
+		id = t->port[1];
+	else
+		return;
+	if (ic->icmp_ident == id)
+		return;
+	ic->icmp_cksum = kd_nat_csum16(ic->icmp_cksum, ic->icmp_ident, id);
+	ic->icmp_ident = id;
+}
+
 void
 kd_nat_rewrite(void *l3, void *l4, uint32_t len, const struct kd_ct_key *t)
 {
@@ -115,6 +138,10 @@ kd_nat_rewrite(void *l3, void *l4, uint32_t len, const struct kd_ct_key *t)
 	uint8_t *c = co != 0 ? p4 + co : NULL;
 
 	rewrite_ip(ip, c, t->ip);
+	if (proto == IPPROTO_ICMP && len >= sizeof(struct rte_icmp_hdr)) {
+		echo_ident(p4, t);
+		return;
+	}
 	if (!has_ports(proto) || len < 4)
 		return;
 	if (rewrite_ports(p4, c, t->port) && proto == IPPROTO_SCTP &&

@@ -3,8 +3,8 @@
 #define KDPU_DATAPLANE_NAT_H
 
 /*
- * Address and port rewriting for IPv4 with TCP, UDP or SCTP, and of the
- * packet an ICMP error quotes. Checksums are patched incrementally
+ * Address and port rewriting for IPv4 with TCP, UDP or SCTP, of an ICMP
+ * echo's identifier, and of the packet an ICMP error quotes. Checksums are patched incrementally
  * (RFC 1624) for IPv4, TCP and UDP, so the cost does not grow with the
  * payload and a checksum that was wrong stays wrong; a UDP checksum of zero
  * (none) stays zero. SCTP's CRC32c covers the ports but no addresses, so it

@@ -76,6 +76,8 @@ kd_tables_new(uint32_t max_routes, uint32_t max_rnodes)
 	t->uplink_port = RTE_MAX_ETHPORTS;
 	t->max_routes = max_routes;
 	t->max_rnodes = max_rnodes;
+	t->svc_vpc = -1;
+	t->gw_neigh = KD_NEIGH_NONE;
 	t->rnode = rte_zmalloc("kd_rnodes", sizeof(*t->rnode) * max_rnodes, RTE_CACHE_LINE_SIZE);
 	if (t->rnode == NULL)
 		goto nomem;
@@ -234,6 +236,23 @@ kd_tables_add_rnode(struct kd_tables *t, const char *name, rte_be32_t vtep_ip,
 	h->vxlan.vx_flags = rte_cpu_to_be_32(0x08000000);
 	r->ip_csum_base = __rte_raw_cksum(&h->ip, sizeof(h->ip), 0);
 	return (int)t->n_rnodes++;
+}
+
+int
+kd_tables_set_underlay(struct kd_tables *t, int svc_vpc, uint16_t gw_neigh,
+		       const struct kd_cidr *cidrs, unsigned int n, uint16_t lo, uint16_t hi)
+{
+	if (svc_vpc >= KD_MAX_VPCS || (svc_vpc >= 0 && !t->vpc[svc_vpc].used) ||
+	    n > KD_MAX_CLUSTER_CIDRS || (hi != 0 && lo > hi))
+		return -EINVAL;
+	t->svc_vpc = (int16_t)(svc_vpc < 0 ? -1 : svc_vpc);
+	t->gw_neigh = gw_neigh;
+	t->masq_lo = lo;
+	t->masq_hi = hi;
+	t->n_cluster = (uint8_t)n;
+	if (n != 0)
+		memcpy(t->cluster, cidrs, n * sizeof(*cidrs));
+	return 0;
 }
 
 int

@@ -31,6 +31,15 @@ struct rte_rcu_qsbr;
 #define KD_MAX_VPCS 64
 #define KD_NAME_LEN 64
 
+/*
+ * Connection zone of the underlay: plain IP on the uplink, beyond the VTEP
+ * (Service clients outside the cluster, destinations of pod egress). VPCs
+ * are zones 0..KD_MAX_VPCS-1.
+ */
+#define KD_ZONE_UNDERLAY KD_MAX_VPCS
+#define KD_MAX_CLUSTER_CIDRS 16
+#define KD_NEIGH_NONE UINT16_MAX
+
 /* LPM next hop: a local vNIC's port id, or a remote node index with this bit. */
 #define KD_NH_REMOTE (1u << 23)
 #define KD_NH_INDEX_MASK (KD_NH_REMOTE - 1)
@@ -75,6 +84,16 @@ struct kd_rnode {
 	char name[KD_NAME_LEN];
 };
 
+struct kd_cidr {
+	rte_be32_t prefix, mask;
+};
+
+static __rte_always_inline bool
+kd_cidr_match(const struct kd_cidr *c, rte_be32_t ip)
+{
+	return (ip & c->mask) == c->prefix;
+}
+
 struct kd_tables {
 	uint64_t gen;
 	uint16_t uplink_port;		/* RTE_MAX_ETHPORTS when there is none */
@@ -90,6 +109,12 @@ struct kd_tables {
 	uint32_t max_routes;
 	uint32_t n_rnodes, max_rnodes;
 	struct kd_rnode *rnode;
+	/* The underlay side of Services and of pod egress (KD_ZONE_UNDERLAY). */
+	int16_t svc_vpc;		/* VPC of endpoints reached from the underlay; -1: none */
+	uint16_t gw_neigh;		/* neighbour slot of the gateway, or KD_NEIGH_NONE */
+	uint16_t masq_lo, masq_hi;	/* masquerade source ports; masq_hi 0: off */
+	uint8_t n_cluster;
+	struct kd_cidr cluster[KD_MAX_CLUSTER_CIDRS];	/* never masqueraded */
 };
 
 extern struct kd_tables *kd_tables_live;
@@ -129,6 +154,14 @@ int kd_tables_add_rnode(struct kd_tables *t, const char *name, rte_be32_t vtep_i
 			const struct rte_ether_addr *inner_mac, uint16_t neigh);
 int kd_tables_add_route(struct kd_tables *t, uint16_t vpc, rte_be32_t prefix, uint8_t plen,
 			uint32_t next_hop);
+
+/**
+ * The underlay side: the VPC whose pods serve Services to underlay clients
+ * (-1: none), the gateway's neighbour slot, and masquerade of pod traffic
+ * to destinations outside cidrs with source ports [lo, hi] (hi 0: off).
+ */
+int kd_tables_set_underlay(struct kd_tables *t, int svc_vpc, uint16_t gw_neigh,
+			   const struct kd_cidr *cidrs, unsigned int n, uint16_t lo, uint16_t hi);
 
 /**
  * Publish t and free the previous generation after a grace period.

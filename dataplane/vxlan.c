@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 
+#include <rte_icmp.h>
 #include <rte_lpm.h>
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
@@ -8,6 +9,7 @@
 #include "dataplane/arp.h"
 #include "dataplane/fwd.h"
 #include "dataplane/firewall.h"
+#include "dataplane/underlay.h"
 #include "dataplane/vxlan.h"
 
 #define VXLAN_FLAG_I 0x08000000u
@@ -15,6 +17,8 @@
 #define VXLAN_SPORT_BASE 49152u
 #define VXLAN_SPORT_MASK 0x3fffu
 #define PREFETCH_AHEAD 4
+/* LPM next hops never reach it: the packet leaves for the underlay. */
+#define HOP_UNDERLAY UINT32_MAX
 
 enum kd_drop_reason
 kd_vxlan_encap(const struct kd_tables *t, const struct kd_rnode *r, struct rte_mbuf *m,
@@ -124,6 +128,14 @@ decap_route(const struct kd_tables *t, struct kd_fw_pkt *f, struct decap *d, boo
 		rte_pktmbuf_mtod_offset(f->m, const struct rte_ipv4_hdr *, d->pm.l3_off);
 	const struct kd_vnic *vn;
 
+	if (unlikely(f->out_zone == KD_ZONE_UNDERLAY)) {
+		/* A remote endpoint's reply to an underlay client of ours. */
+		if (!tracked || f->state == KD_FW_NEW)
+			return KD_DROP_VXLAN_NO_LOCAL_DEST;
+		d->hop = HOP_UNDERLAY;
+		f->dst_port = KD_FW_REMOTE;
+		return KD_PARSE_OK;
+	}
 	if (rte_lpm_lookup(t->vpc[d->vpc].lpm, rte_be_to_cpu_32(ip->dst_addr), &d->hop) != 0)
 		return KD_DROP_VXLAN_NO_LOCAL_DEST;
 	if (d->hop & KD_NH_REMOTE) {
@@ -141,14 +153,21 @@ decap_route(const struct kd_tables *t, struct kd_fw_pkt *f, struct decap *d, boo
 
 /* After the firewall: strip the outer headers and deliver, or tunnel it again. */
 static void
-decap_finish(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf *m,
+decap_finish(struct kd_worker *w, const struct kd_tables *t, const struct kd_fw_pkt *f,
 	     const struct decap *d)
 {
+	struct rte_mbuf *m = f->m;
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, d->pm.l3_off);
 	const struct kd_vpc *vpc = &t->vpc[d->vpc];
 	enum kd_drop_reason r;
 
 	kd_ipv4_dec_ttl(ip);
+	if (unlikely(d->hop == HOP_UNDERLAY)) {
+		r = kd_underlay_tx(w, t, m, d->pm.l3_off, f->hop);
+		if (unlikely(r != KD_PARSE_OK))
+			kd_worker_drop(w, m, r);
+		return;
+	}
 	if (likely(!(d->hop & KD_NH_REMOTE))) {
 		kd_fwd_set_l2(m, d->pm.l3_off, &t->vnic[d->hop].mac, &vpc->gw_mac);
 		w->st->event[KD_EV_VXLAN_DECAP]++;
@@ -178,7 +197,9 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 	int last_vpc = -1;
 	struct decap dc[KD_BURST];
 	struct kd_fw_pkt fp[KD_BURST];
-	uint16_t i, nd = 0;
+	struct kd_pkt_meta ppm[KD_BURST];
+	struct rte_mbuf *plain[KD_BURST];
+	uint16_t i, nd = 0, np = 0;
 
 	for (i = 0; i < PREFETCH_AHEAD && i < n; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -207,10 +228,8 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 		if (unlikely(r != KD_PARSE_OK))
 			goto drop;
 		ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm.l3_off);
-		if (unlikely(ip->dst_addr != t->vtep_ip)) {
-			r = KD_DROP_VXLAN_NOT_VTEP;
-			goto drop;
-		}
+		if (unlikely(ip->dst_addr != t->vtep_ip))
+			goto plain;	/* a Service address, or not for us */
 		if (unlikely(pm.is_frag)) {
 			r = KD_DROP_VXLAN_OUTER_FRAG;
 			goto drop;
@@ -226,8 +245,10 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 			nd++;
 			continue;
 		}
-		else
-			r = kd_arp_icmp_echo_slow(w->st, m, &pm, &t->uplink_mac);
+		if (pm.l4_proto != IPPROTO_ICMP ||
+		    ((const struct rte_icmp_hdr *)udp)->icmp_type != RTE_IP_ICMP_ECHO_REQUEST)
+			goto plain;	/* a NodePort, or a reply to a masqueraded connection */
+		r = kd_arp_icmp_echo_slow(w->st, m, &pm, &t->uplink_mac);
 done:
 		if (likely(r == KD_PARSE_OK)) {
 			kd_worker_tx(w, out, m);
@@ -239,12 +260,18 @@ done:
 		}
 drop:
 		kd_worker_drop(w, m, r);
+		continue;
+plain:
+		ppm[np] = pm;
+		plain[np++] = m;
 	}
+	if (np != 0)
+		kd_underlay_burst(w, t, plain, ppm, np);
 	if (nd == 0)
 		return;
 	/* Known connections and Service translation, then the route, then policy. */
 	if (w->ct != NULL)
-		kd_fw_lookup_burst(w, fp, nd);
+		kd_fw_lookup_burst(w, t, fp, nd);
 	for (i = 0; i < nd; i++) {
 		enum kd_drop_reason r;
 
@@ -255,8 +282,8 @@ drop:
 			kd_fw_drop(w, &fp[i], r);
 	}
 	if (w->ct != NULL)
-		kd_fw_commit_burst(w, fp, nd);
+		kd_fw_commit_burst(w, t, fp, nd);
 	for (i = 0; i < nd; i++)
 		if (fp[i].state == KD_FW_PASS)
-			decap_finish(w, t, fp[i].m, &dc[i]);
+			decap_finish(w, t, &fp[i], &dc[i]);
 }

@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "netprobe.py")
 KDPUCTL = os.path.join(BUILD_DIR, "control", "kdpuctl")
 CAPACITY = 1024
-UDP_TIMEOUT = 4
+UDP_TIMEOUT = 12  # long enough that the fill is still there when it is probed, on a loaded machine
 
 FILL = """
 import socket, sys

@@ -106,7 +106,7 @@ test_both_directions_one_record(void **state)
 
 	(void)state;
 	assert_int_equal(lookup(ct, &k, NULL), UINT32_MAX);
-	idx = kd_ct_insert(ct, &k, NULL, 100, &f_idx, &f_dir);
+	idx = kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 100, &f_idx, &f_dir);
 	assert_true(idx >= 0);
 	assert_int_equal(lookup(ct, &k, &dir), (uint32_t)idx);
 	assert_int_equal(dir, KD_CT_ORIG);
@@ -115,10 +115,10 @@ test_both_directions_one_record(void **state)
 	assert_int_equal(dir, KD_CT_REPLY);
 	assert_int_equal(kd_ct_count(ct), 1);
 	/* The same tuple again is another worker's race: -EEXIST, nothing leaks. */
-	assert_int_equal(kd_ct_insert(ct, &k, NULL, 100, &f_idx, &f_dir), -EEXIST);
+	assert_int_equal(kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 100, &f_idx, &f_dir), -EEXIST);
 	assert_int_equal(f_idx, (uint32_t)idx);
 	assert_int_equal(f_dir, KD_CT_ORIG);
-	assert_int_equal(kd_ct_insert(ct, &r, NULL, 100, &f_idx, &f_dir), -EEXIST);
+	assert_int_equal(kd_ct_insert(ct, &r, NULL, KD_CT_NO_HOP, 100, &f_idx, &f_dir), -EEXIST);
 	assert_int_equal(f_idx, (uint32_t)idx);
 	assert_int_equal(f_dir, KD_CT_REPLY);
 	quiesce(ct);
@@ -135,8 +135,8 @@ test_zone_is_part_of_the_key(void **state)
 	int ia, ib;
 
 	(void)state;
-	ia = kd_ct_insert(ct, &a, NULL, 1, &f_idx, &f_dir);
-	ib = kd_ct_insert(ct, &b, NULL, 1, &f_idx, &f_dir);
+	ia = kd_ct_insert(ct, &a, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
+	ib = kd_ct_insert(ct, &b, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
 	assert_true(ia >= 0 && ib >= 0 && ia != ib);
 	assert_int_equal(lookup(ct, &a, NULL), (uint32_t)ia);
 	assert_int_equal(lookup(ct, &b, NULL), (uint32_t)ib);
@@ -154,7 +154,7 @@ test_nat_reply_key(void **state)
 	int idx;
 
 	(void)state;
-	idx = kd_ct_insert(ct, &k, &reply, 1, &f_idx, &f_dir);
+	idx = kd_ct_insert(ct, &k, &reply, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
 	assert_true(idx >= 0);
 	assert_int_equal(lookup(ct, &reply, &dir), (uint32_t)idx);
 	assert_int_equal(dir, KD_CT_REPLY);
@@ -173,11 +173,11 @@ test_full_table_keeps_existing(void **state)
 	(void)state;
 	for (i = 0; i < 16; i++) {
 		k = key(0x0a000000 + i, 1000, 0x0a010000, 53, IPPROTO_UDP, 0);
-		idx[i] = kd_ct_insert(ct, &k, NULL, 1, &f_idx, &f_dir);
+		idx[i] = kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
 		assert_true(idx[i] >= 0);
 	}
 	k = key(0x0b000000, 1000, 0x0a010000, 53, IPPROTO_UDP, 0);
-	assert_int_equal(kd_ct_insert(ct, &k, NULL, 1, &f_idx, &f_dir), -ENOSPC);
+	assert_int_equal(kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir), -ENOSPC);
 	for (i = 0; i < 16; i++) {
 		k = key(0x0a000000 + i, 1000, 0x0a010000, 53, IPPROTO_UDP, 0);
 		assert_int_equal(lookup(ct, &k, NULL), (uint32_t)idx[i]);
@@ -186,10 +186,10 @@ test_full_table_keeps_existing(void **state)
 	/* A deleted record is not reused while a reader may still hold it... */
 	kd_ct_delete(ct, (uint32_t)idx[3]);
 	k = key(0x0b000000, 1000, 0x0a010000, 53, IPPROTO_UDP, 0);
-	assert_int_equal(kd_ct_insert(ct, &k, NULL, 1, &f_idx, &f_dir), -ENOSPC);
+	assert_int_equal(kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir), -ENOSPC);
 	/* ...and is once the grace period is over. */
 	rte_rcu_qsbr_quiescent(qsbr, 0);
-	assert_int_equal(kd_ct_insert(ct, &k, NULL, 1, &f_idx, &f_dir), idx[3]);
+	assert_int_equal(kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir), idx[3]);
 	kd_ct_free(ct);
 }
 
@@ -205,7 +205,7 @@ test_aging_and_reclaim(void **state)
 	(void)state;
 	for (i = 0; i < 100; i++) {
 		k = key(0x0a000000 + i, 1, 0x0a010000, 2, IPPROTO_UDP, 0);
-		idx = kd_ct_insert(ct, &k, NULL, now, &f_idx, &f_dir);
+		idx = kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, now, &f_idx, &f_dir);
 		assert_true(idx >= 0);
 		/* Even ones expire soon, odd ones late. */
 		ct->conn[idx].expires = now + ((i & 1) ? 1000000 : 10);
@@ -236,7 +236,7 @@ test_timeouts_follow_state(void **state)
 {
 	struct kd_ct *ct = table(8);
 	struct kd_ct_key k = key(1, 2, 3, 4, IPPROTO_UDP, 0);
-	int idx = kd_ct_insert(ct, &k, NULL, 1, &f_idx, &f_dir);
+	int idx = kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
 	struct kd_ct_conn *c = &ct->conn[idx];
 	uint64_t hz = rte_get_tsc_hz();
 
@@ -276,7 +276,7 @@ test_one_million(void **state)
 	for (i = 0; i < n; i++) {
 		k = key(0x0a000000 | (i >> 8), (uint16_t)(1024 + (i & 0xff)), 0x0b000001, 443,
 			IPPROTO_TCP, (uint16_t)(i & 7));
-		assert_true(kd_ct_insert(ct, &k, NULL, 1, &f_idx, &f_dir) >= 0);
+		assert_true(kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir) >= 0);
 	}
 	rte_malloc_get_socket_stats(0, &after);
 	for (i = 0; i < n; i += 97) {

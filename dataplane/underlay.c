@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <rte_lpm.h>
+
+#include "dataplane/firewall.h"
+#include "dataplane/underlay.h"
+#include "dataplane/vxlan.h"
+
+/* The packet goes back out to the underlay (our refusal to a client). */
+#define HOP_UNDERLAY UINT32_MAX
+
+/* Where a packet of the underlay goes, in the zone its translation chose. */
+static enum kd_drop_reason
+route(const struct kd_tables *t, struct kd_fw_pkt *f, uint32_t *hop)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(f->m, const struct rte_ipv4_hdr *, f->pm->l3_off);
+	const struct kd_vpc *vpc;
+
+	if (f->state == KD_FW_REJECT) {
+		*hop = HOP_UNDERLAY;
+		return KD_PARSE_OK;
+	}
+	if (f->state == KD_FW_UNTRACKED)
+		return KD_DROP_UPLINK_FRAGMENT;
+	if ((f->state == KD_FW_NEW && !f->nat) || f->out_zone >= KD_MAX_VPCS)
+		return ip->dst_addr == t->vtep_ip ? KD_DROP_VXLAN_NOT_VXLAN : KD_DROP_VXLAN_NOT_VTEP;
+	vpc = &t->vpc[f->out_zone];
+	if (unlikely(!vpc->used))
+		return KD_DROP_VXLAN_NO_LOCAL_DEST;
+	if (rte_lpm_lookup(vpc->lpm, rte_be_to_cpu_32(ip->dst_addr), hop) != 0)
+		return KD_DROP_FWD_NO_ROUTE;
+	if (unlikely(ip->time_to_live <= 1))
+		return KD_DROP_FWD_TTL;
+	if (*hop & KD_NH_REMOTE) {
+		f->dst_port = KD_FW_REMOTE;
+		return KD_PARSE_OK;
+	}
+	if (unlikely(!t->vnic[*hop].used || t->vnic[*hop].vpc != f->out_zone))
+		return KD_DROP_VXLAN_NO_LOCAL_DEST;
+	f->dst_port = (uint16_t)*hop;
+	return KD_PARSE_OK;
+}
+
+static void
+deliver(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *f, uint32_t hop)
+{
+	struct rte_mbuf *m = f->m;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, f->pm->l3_off);
+	const struct kd_vpc *vpc = &t->vpc[f->out_zone < KD_MAX_VPCS ? f->out_zone : 0];
+	enum kd_drop_reason r;
+
+	if (hop == HOP_UNDERLAY) {
+		r = kd_underlay_tx(w, t, m, f->pm->l3_off, f->hop);
+		if (unlikely(r != KD_PARSE_OK))
+			kd_worker_drop(w, m, r);
+		return;
+	}
+	kd_ipv4_dec_ttl(ip);
+	if (hop & KD_NH_REMOTE) {
+		const struct kd_rnode *rn = &t->rnode[hop & KD_NH_INDEX_MASK];
+		uint32_t frame = (uint32_t)f->pm->l3_off + rte_be_to_cpu_16(ip->total_length);
+
+		if (rte_pktmbuf_pkt_len(m) > frame)
+			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame));
+		kd_fwd_set_l2(m, f->pm->l3_off, &rn->inner_mac, &vpc->gw_mac);
+		r = kd_vxlan_encap(t, rn, m, vpc->vni, kd_parse_flow_hash(m, f->pm));
+		if (unlikely(r != KD_PARSE_OK)) {
+			kd_worker_drop(w, m, r);
+			return;
+		}
+		w->st->event[KD_EV_VXLAN_ENCAP]++;
+		kd_worker_tx(w, t->uplink_port, m);
+		return;
+	}
+	kd_fwd_set_l2(m, f->pm->l3_off, &t->vnic[hop].mac, &vpc->gw_mac);
+	w->st->event[KD_EV_FWD_LOCAL]++;
+	kd_worker_tx(w, (uint16_t)hop, m);
+}
+
+void
+kd_underlay_burst(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf **pkts,
+		  struct kd_pkt_meta *pm, uint16_t n)
+{
+	struct kd_fw_pkt fp[KD_BURST];
+	uint32_t hop[KD_BURST];
+	uint16_t i;
+
+	if (unlikely(w->ct == NULL)) {
+		/* Without connection tracking there is nothing to translate: not for us. */
+		for (i = 0; i < n; i++)
+			kd_worker_drop(w, pkts[i], KD_DROP_VXLAN_NOT_VTEP);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		fp[i] = (struct kd_fw_pkt){ .m = pkts[i], .pm = &pm[i], .zone = KD_ZONE_UNDERLAY,
+					    .src_port = KD_FW_REMOTE, .dst_port = KD_FW_REMOTE,
+					    .state = KD_FW_PASS };
+	kd_fw_lookup_burst(w, t, fp, n);
+	for (i = 0; i < n; i++) {
+		enum kd_drop_reason r;
+
+		if (fp[i].state == KD_FW_DROPPED)
+			continue;
+		r = route(t, &fp[i], &hop[i]);
+		if (unlikely(r != KD_PARSE_OK))
+			kd_fw_drop(w, &fp[i], r);
+	}
+	kd_fw_commit_burst(w, t, fp, n);
+	for (i = 0; i < n; i++)
+		if (fp[i].state == KD_FW_PASS)
+			deliver(w, t, &fp[i], hop[i]);
+}
