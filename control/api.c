@@ -2,7 +2,7 @@
 /*
  * One generic engine serves Create/Get/List/Update/Delete of every kind
  * through the protobuf-c descriptors (kinds.h gives the field numbering),
- * plus ListFlows and GetStats. Order of work for a change: decode, name and
+ * plus ListFlows, GetStats and ListServiceFrontends (api_lb.c). Order of work for a change: decode, name and
  * field checks (validate.c), the no-op test for an identical object, the
  * store change, and for kinds that reach the data path a table rebuild and
  * publish; if the rebuild fails the store change is undone, so the running
@@ -909,6 +909,8 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 		d = &PB_DESC(list_flows_request);
 	else if (strcmp(method, "/" KD_API_SERVICE "/GetStats") == 0)
 		d = &PB_DESC(get_stats_request);
+	else if (strcmp(method, "/" KD_API_SERVICE "/ListServiceFrontends") == 0)
+		d = &PB_DESC(list_service_frontends_request);
 	else {
 		api->n_errors++;
 		return kd_api_fail(e, KD_UNIMPLEMENTED, "unknown method %s", method);
@@ -920,9 +922,13 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 				   d->short_name);
 	}
 	if (k == NULL) {
-		st = d == &PB_DESC(list_flows_request) ?
-			     do_list_flows(api, (PB(ListFlowsRequest) *)req, resp, resp_len, e) :
-			     do_get_stats(api, resp, resp_len, e);
+		if (d == &PB_DESC(list_flows_request))
+			st = do_list_flows(api, (PB(ListFlowsRequest) *)req, resp, resp_len, e);
+		else if (d == &PB_DESC(list_service_frontends_request))
+			st = kd_api_list_frontends(api, (PB(ListServiceFrontendsRequest) *)req, resp,
+						   resp_len, e);
+		else
+			st = do_get_stats(api, resp, resp_len, e);
 		goto done;
 	}
 	switch (verb) {

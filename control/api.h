@@ -115,4 +115,9 @@ enum kd_status kd_validate(const struct kd_api *api, const struct kd_kind *k,
 enum kd_status kd_api_fail(struct kd_api_err *e, enum kd_status code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/** ListServiceFrontends (api_lb.c): the live Service tables with connection counts. */
+enum kd_status kd_api_list_frontends(const struct kd_api *api,
+				     const PB(ListServiceFrontendsRequest) *r, uint8_t **out,
+				     size_t *len, struct kd_api_err *e);
+
 #endif

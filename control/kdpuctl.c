@@ -49,6 +49,7 @@ usage(FILE *f)
 		"  get KIND [NAME]                 list or show objects\n"
 		"  flows [--pod NS/NAME] [--state STATE]   tracked connections\n"
 		"  stats                           port, drop and event counters\n"
+		"  frontends [SERVICE]             Service frontends, endpoints and their connections\n"
 		"  health                          the daemon's health service\n"
 		"kinds: vpc node netdev namespace pod service endpointslice networkpolicy\n"
 		"options:\n"
@@ -259,6 +260,130 @@ cmd_delete(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+static const char *
+proto_str(int p)
+{
+	return p == PB_C(PROTOCOL__PROTOCOL_UDP) ? "UDP" :
+	       p == PB_C(PROTOCOL__PROTOCOL_SCTP) ? "SCTP" : "TCP";
+}
+
+/* One row per endpoint of each frontend, under the Service rows of `get services`. */
+static void
+print_frontends(const PB(ListServiceFrontendsResponse) *res)
+{
+	size_t i, j;
+
+	if (res->n_frontends == 0)
+		return;
+	printf("\n%-22s %-12s %-28s %-7s %-21s %-32s %-9s %s\n", "FRONTEND", "KIND", "SERVICE",
+	       "MAGLEV", "ENDPOINT", "CONDITIONS", "TAKES", "CONNECTIONS");
+	for (i = 0; i < res->n_frontends; i++) {
+		const PB(ServiceFrontend) *f = res->frontends[i];
+		const char *svc = strncmp(f->service, "namespaces/", 11) == 0 ? f->service + 11 :
+										f->service;
+		char fe[40], nn[160], mg[16];
+		const char *sl = strstr(svc, "/services/");
+
+		if (sl != NULL)
+			snprintf(nn, sizeof(nn), "%.*s/%s", (int)(sl - svc), svc, sl + 10);
+		else
+			snprintf(nn, sizeof(nn), "%s", svc);
+		snprintf(fe, sizeof(fe), "%s:%u/%s", f->ip, f->port, proto_str(f->protocol));
+		snprintf(mg, sizeof(mg), "%u", f->maglev_size);
+		if (f->n_endpoints == 0)
+			printf("%-22s %-12s %-28s %-7s %-21s %-32s %-9s %d\n", fe, f->kind,
+			       nn, "-", "<none>", "-", "-", 0);
+		for (j = 0; j < f->n_endpoints; j++) {
+			const PB(ServiceEndpointStatus) *e = f->endpoints[j];
+			char ep[32], cond[64], takes[16];
+
+			snprintf(ep, sizeof(ep), "%s:%u", e->ip, e->port);
+			snprintf(cond, sizeof(cond), "%s%s%s%s", e->ready ? "ready" : "not-ready",
+				 e->serving ? ",serving" : "", e->terminating ? ",terminating" : "",
+				 e->local ? ",local" : "");
+			snprintf(takes, sizeof(takes), "%s%s%s", e->takes_pods ? "pods" : "",
+				 e->takes_pods && e->takes_external ? "," : "",
+				 e->takes_external ? "ext" : "");
+			printf("%-22s %-12s %-28s %-7s %-21s %-32s %-9s %" PRIu64 "\n",
+			       j == 0 ? fe : "", j == 0 ? f->kind : "", j == 0 ? nn : "",
+			       j == 0 ? mg : "", ep, cond, takes[0] ? takes : "-", e->connections);
+		}
+	}
+}
+
+static int
+fetch_frontends(struct ctl *c, const char *service, PB(ListServiceFrontendsResponse) **res)
+{
+	PB(ListServiceFrontendsRequest) req = PB_C(LIST_SERVICE_FRONTENDS_REQUEST__INIT);
+	char msg[512];
+	int st;
+
+	req.service = (char *)(uintptr_t)(service != NULL ? service : "");
+	st = kd_client_call(c->cl, "/" KD_API_SERVICE "/ListServiceFrontends", &req.base,
+			    &PB_DESC(list_service_frontends_response), (ProtobufCMessage **)res,
+			    msg, sizeof(msg));
+	if (st != 0)
+		server_error(NULL, st, msg);
+	return st;
+}
+
+static int
+cmd_frontends(struct ctl *c, int argc, char **argv)
+{
+	PB(ListServiceFrontendsResponse) *res = NULL;
+	char name[384] = "";
+
+	if (argc >= 1)
+		kd_name_format(kd_kind_lookup("service"), c->ns, argv[0], name, sizeof(name));
+	if (fetch_frontends(c, argc >= 1 ? name : NULL, &res) != 0)
+		return 1;
+	if (c->fmt != KD_RENDER_TABLE)
+		kd_render(stdout, c->fmt, NULL, (ProtobufCMessage **)&res, 1, false);
+	else if (res->n_frontends == 0)
+		fprintf(stderr, "No frontends found\n");
+	else
+		print_frontends(res);
+	protobuf_c_message_free_unpacked(&res->base, NULL);
+	return 0;
+}
+
+/* The frontends of the Services just listed: their VIPs, endpoints and connections. */
+static void
+services_detail(struct ctl *c, ProtobufCMessage **objs, size_t n, bool single)
+{
+	PB(ListServiceFrontendsResponse) *res = NULL;
+	char name[384];
+	size_t i, j, keep = 0;
+
+	if (n == 0)
+		return;
+	if (single)
+		kd_name_format(kd_kind_lookup("service"),
+			       ((PB(ObjectMeta) *)*kd_pb_message_field(objs[0], 2))->namespace_,
+			       ((PB(ObjectMeta) *)*kd_pb_message_field(objs[0], 2))->name, name,
+			       sizeof(name));
+	if (fetch_frontends(c, single ? name : NULL, &res) != 0)
+		return;
+	/* Only the frontends of the listed Services (one namespace, or all). */
+	for (i = 0; i < res->n_frontends; i++) {
+		for (j = 0; j < n; j++) {
+			const PB(ObjectMeta) *m = (PB(ObjectMeta) *)*kd_pb_message_field(objs[j], 2);
+
+			kd_name_format(kd_kind_lookup("service"), m->namespace_, m->name, name,
+				       sizeof(name));
+			if (strcmp(name, res->frontends[i]->service) == 0)
+				break;
+		}
+		if (j < n)
+			res->frontends[keep++] = res->frontends[i];
+		else
+			protobuf_c_message_free_unpacked(&res->frontends[i]->base, NULL);
+	}
+	res->n_frontends = keep;
+	print_frontends(res);
+	protobuf_c_message_free_unpacked(&res->base, NULL);
+}
+
 static void
 output(struct ctl *c, const struct kd_kind *k, ProtobufCMessage **objs, size_t n, bool single)
 {
@@ -279,6 +404,8 @@ output(struct ctl *c, const struct kd_kind *k, ProtobufCMessage **objs, size_t n
 			return;
 		}
 		kd_render_table(stdout, k, objs, n, k->namespaced && c->all_ns);
+		if (k->id == KD_KIND_SERVICE)
+			services_detail(c, objs, n, single);
 		return;
 	}
 	kd_render(stdout, c->fmt, k, objs, n, !single);
@@ -580,7 +707,8 @@ main(int argc, char **argv)
 	}
 	cmd = argv[optind++];
 	if (strcmp(cmd, "apply") != 0 && strcmp(cmd, "delete") != 0 && strcmp(cmd, "get") != 0 &&
-	    strcmp(cmd, "flows") != 0 && strcmp(cmd, "stats") != 0 && strcmp(cmd, "health") != 0) {
+	    strcmp(cmd, "flows") != 0 && strcmp(cmd, "stats") != 0 && strcmp(cmd, "health") != 0 &&
+	    strcmp(cmd, "frontends") != 0) {
 		fprintf(stderr, "error: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return 2;
@@ -605,6 +733,8 @@ main(int argc, char **argv)
 		rc = cmd_flows(&c);
 	else if (strcmp(cmd, "stats") == 0)
 		rc = cmd_stats(&c);
+	else if (strcmp(cmd, "frontends") == 0)
+		rc = cmd_frontends(&c, argc - optind, argv + optind);
 	else
 		rc = cmd_health(&c);
 	kd_client_close(c.cl);

@@ -73,11 +73,12 @@ class Telemetry:
 
 class Node:
     def __init__(self, workers=1, build_dir="build", idle_sleep_us=50, extra_conf="",
-                 spare_pods=False, api_conf="", eal_args=()):
+                 spare_pods=False, api_conf="", eal_args=(), node_conf=""):
         self.tag = "k" + secrets.token_hex(2)
         self.spare = SPARE_PODS if spare_pods else {}
         self.api_conf = api_conf
         self.eal_args = list(eal_args)
+        self.node_conf = node_conf
         self.sock = f"/run/kdpu/{self.tag}.sock"
         self.prefix = "kdpu" + self.tag
         self.workers = workers
@@ -117,7 +118,7 @@ eal = {{ file_prefix = "{self.prefix}"; lcores = "{','.join(lcores)}"; memory_mb
 workers = {{ lcores = [ {', '.join(str(i + 1) for i in range(self.workers))} ];
             idle_sleep_us = {self.idle_sleep_us}; rx_desc = 512; tx_desc = 512; }};
 mempool = {{ mbufs = 8191; }};
-node = {{ name = "node-a"; vtep_ip = "{VTEP_IP}/24"; arp_refresh_s = 30; }};
+node = {{ name = "node-a"; vtep_ip = "{VTEP_IP}/24"; arp_refresh_s = 30; {self.node_conf} }};
 ports = ( {', '.join(ports)} );
 vpcs = ( {{ name = "default"; vni = {VNI}; gateway_ip = "{GW_IP}"; gateway_mac = "{GW_MAC}"; }} );
 vnics = ( {', '.join(vnics)} );

@@ -3,7 +3,7 @@
 
     netprobe.py serve TCP_PORTS UDP_PORTS [NAME]
         echo servers; prints "ready". With NAME, a "?" is answered with
-        "NAME PEER_IP" instead (which endpoint answered, and whom it saw).
+        "NAME PEER_IP PEER_PORT" instead (which endpoint answered, and whom it saw).
     netprobe.py who IP PROTO PORT N [TIMEOUT]
         N new connections (TCP) or sockets (UDP) one after the other, each
         asking "?"; prints JSON {NAME: count, ..., "peers": [...], "errors": {errno: count}}
@@ -26,7 +26,7 @@ import time
 
 def answer(data, peer, name):
     if name and data.startswith(b"?"):
-        return f"{name} {peer[0]}".encode()
+        return f"{name} {peer[0]} {peer[1]}".encode()
     return data
 
 
@@ -122,7 +122,7 @@ def who(ip, proto, port, n, timeout=2.0):
         try:
             s.connect((ip, port))
             s.send(b"?")
-            name, peer = s.recv(256).decode().split()
+            name, peer = s.recv(256).decode().split()[:2]
             out[name] = out.get(name, 0) + 1
             peers.add(peer)
         except OSError as e:
