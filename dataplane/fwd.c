@@ -187,10 +187,9 @@ drop:
 		dst[nr] = rte_be_to_cpu_32(ip->dst_addr);
 		at[nr++] = i;
 	}
-	if (nr == 0)
-		return;
 	/* Pass 3: one bulk route lookup on the (post-translation) destinations. */
-	rte_lpm_lookup_bulk(vpc->lpm, dst, nh, nr);
+	if (nr != 0)
+		rte_lpm_lookup_bulk(vpc->lpm, dst, nh, nr);
 	for (j = 0; j < nr; j++) {
 		struct kd_fw_pkt *f = &fp[at[j]];
 		const struct rte_ipv4_hdr *ip =

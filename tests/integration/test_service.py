@@ -8,7 +8,11 @@ Endpoints (every pod serves TCP 8080 and UDP 53 and says who it is):
   default/pc  10.244.1.12  node-a (local)
   default/rp  10.244.2.10  node-b, behind the kernel VXLAN peer
 The remote node routes 10.96.0.0/16 (ClusterIPs) and the hairpin address to
-us over VXLAN, as a node whose pods use our Services would.
+us over VXLAN, as a node whose pods use our Services would. It is also the
+underlay router (192.168.100.254, our gateway) toward an "external client"
+namespace, ext 198.51.100.10, which serves TCP 8080/9090 and UDP 53 too and
+reaches our NodePorts on the node IP, LoadBalancer and external IPs routed to
+it. Pod traffic to ext leaves the cluster network and is masqueraded.
 """
 import json
 import os
@@ -24,6 +28,14 @@ PROBE = os.path.join(HERE, "netprobe.py")
 KDPUCTL = os.path.join(BUILD_DIR, "control", "kdpuctl")
 HAIRPIN_IP = "169.254.42.1"
 ECONNREFUSED = "111"
+NODE_IP = kt.VTEP_IP
+UNDERLAY_GW = "192.168.100.254"
+EXT_IP = "198.51.100.10"
+LB_IP = "203.0.113.50"
+EXTERNAL_IP = "192.0.2.10"
+MASQ_PORTS = (61000, 61015)  # 16 ports: small enough to run out of in a test
+CONF = (f'nat = {{ cluster_cidrs = [ "10.244.0.0/16", "10.96.0.0/16", "169.254.42.0/24" ]; '
+        f'ports = "{MASQ_PORTS[0]}-{MASQ_PORTS[1]}"; }};')
 
 PODS = {"pa": ("10.244.1.10", "node-a"), "pb": ("10.244.1.11", "node-a"),
         "pc": ("10.244.1.12", "node-a"), "rp": ("10.244.2.10", "node-b")}
@@ -87,6 +99,25 @@ class Cluster:
         rn = lambda *c: self.node.nsx("rn", *c)  # noqa: E731
         for prefix in ("10.96.0.0/16", HAIRPIN_IP + "/32"):
             rn("ip", "route", "add", prefix, "via", kt.GW_IP, "dev", "vxlan0", "onlink")
+        # The underlay router and, behind it, the external client.
+        up = self.node.ifname("up")
+        rn("ip", "addr", "add", UNDERLAY_GW + "/24", "dev", up)
+        for prefix in (LB_IP, EXTERNAL_IP):
+            rn("ip", "route", "add", prefix + "/32", "via", NODE_IP)
+        self.node.add_ns("ext")
+        rn("ip", "link", "add", "rn1", "type", "veth", "peer", "name", "ext0",
+           "netns", self.node.ns("ext"))
+        rn("ip", "addr", "add", "198.51.100.1/24", "dev", "rn1")
+        rn("ip", "link", "set", "rn1", "up")
+        self.node.nsx("ext", "ip", "link", "set", "ext0", "up")
+        self.node.nsx("ext", "ip", "addr", "add", EXT_IP + "/24", "dev", "ext0")
+        self.node.nsx("ext", "ip", "route", "add", "default", "via", "198.51.100.1")
+        self.node.nsx("ext", "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2")
+        p = subprocess.Popen(["ip", "netns", "exec", self.node.ns("ext"), kt.PYTHON, PROBE,
+                              "serve", "8080,9090", "53", "ext"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert p.stdout.readline().strip() == "ready"
+        self.servers.append(p)
         for short in PODS:
             self.node.nsx(short, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2")
             p = subprocess.Popen(["ip", "netns", "exec", self.node.ns(short), kt.PYTHON, PROBE,
@@ -128,7 +159,8 @@ def release(held):
 
 @pytest.fixture(scope="module", params=WORKERS, ids=lambda w: f"{w}worker")
 def cl(request):
-    with running(workers=request.param, spare_pods=True) as n:
+    with running(workers=request.param, spare_pods=True, extra_conf=CONF,
+                 node_conf=f'gateway = "{UNDERLAY_GW}";') as n:
         c = Cluster(n)
         try:
             c.start()
@@ -329,3 +361,233 @@ def test_same_client_port_through_two_services(cl, svc):
             "    s.send(b'?'); print(s.recv(64).decode().split()[0]); s.close()\n")
     out = cl.node.nsx("pc", kt.PYTHON, "-c", code, "10.96.0.23", "10.96.0.24")
     assert out.split() == ["pa", "pa"], out
+
+
+def nodeport(node_port, port=80, target=8080, name="http", proto="TCP"):
+    return {"name": name, "port": port, "protocol": proto, "targetPort": target,
+            "nodePort": node_port}
+
+
+def test_nodeport_cluster_policy_from_external_client(cl, svc):
+    svc(service("np", "10.96.0.30", [nodeport(30080), nodeport(30053, 53, 53, "dns", "UDP")],
+                type="NodePort"),
+        slice_("np", "np-1", ["pa", "rp"]))
+    with Delta(cl.node) as d:
+        r = cl.who("ext", NODE_IP, port=30080, n=40)
+    assert r["errors"] == {} and r.get("pa", 0) + r.get("rp", 0) == 40, r
+    # Two endpoints, 40 connections: one left out has probability 2 * 2^-40.
+    assert r.get("pa") and r.get("rp"), r
+    # Policy Cluster: source-translated, to the node IP toward the local endpoint
+    # and to the overlay address toward the remote one, so replies come back to us.
+    assert r["peers"] == sorted([NODE_IP, HAIRPIN_IP]), r
+    assert d.event("lb_external") == 40 and d.event("lb_external_snat") == 40
+    u = cl.who("ext", NODE_IP, port=30053, proto="udp", n=20)
+    assert u["errors"] == {} and u.get("pa", 0) + u.get("rp", 0) == 20, u
+    # The ClusterIP of the same Service still serves pods, untranslated at the source.
+    r = cl.who("pc", "10.96.0.30", n=10)
+    assert r["errors"] == {} and r["peers"] == [PODS["pc"][0]], r
+
+
+def test_nodeport_local_policy_keeps_client_ip(cl, svc):
+    svc(service("npl", "10.96.0.31", [nodeport(30081)], type="NodePort",
+                externalTrafficPolicy="Local"),
+        slice_("npl", "npl-1", ["pa", "rp"]))
+    with Delta(cl.node) as d:
+        r = cl.who("ext", NODE_IP, port=30081, n=20)
+    assert r.get("pa") == 20 and r["peers"] == [EXT_IP], r
+    assert d.event("lb_external") == 20 and d.event("lb_external_snat") == 0
+    # Pods are not bound by the external policy: both endpoints serve them.
+    r = cl.who("pc", "10.96.0.31", n=40)
+    assert r.get("pa") and r.get("rp"), r
+
+
+def test_local_policy_without_local_endpoint_drops(cl, svc):
+    svc(service("npr", "10.96.0.32", [nodeport(30082)], type="NodePort",
+                externalTrafficPolicy="Local"),
+        slice_("npr", "npr-1", ["rp"]))
+    with Delta(cl.node) as d:
+        r = cl.who("ext", NODE_IP, port=30082, n=2, timeout=1.0)
+    # Dropped, as kube-proxy drops them, not refused: the client times out.
+    assert "rp" not in r and r["errors"] and ECONNREFUSED not in r["errors"], r
+    assert d.drop("lb_no_local_endpoints") >= 2
+    assert d.drop("lb_no_endpoints") == 0
+
+
+def test_load_balancer_ingress_and_source_ranges(cl, svc):
+    lb = service("lb", "10.96.0.33", [nodeport(30083)], type="LoadBalancer",
+                 loadBalancerSourceRanges=["198.51.100.0/28"])
+    lb["status"] = {"loadBalancer": {"ingress": [{"ip": LB_IP}]}}
+    svc(lb, slice_("lb", "lb-1", ["pa", "pb"]))
+    r = cl.who("ext", LB_IP, n=10)
+    assert r["errors"] == {} and r.get("pa", 0) + r.get("pb", 0) == 10, r
+    # The client falls outside the new ranges: dropped and counted.
+    lb["spec"]["loadBalancerSourceRanges"] = ["10.0.0.0/8"]
+    cl.apply(lb)
+    with Delta(cl.node) as d:
+        r = cl.who("ext", LB_IP, n=2, timeout=1.0)
+    assert "pa" not in r and "pb" not in r and r["errors"], r
+    assert d.drop("lb_source_range") >= 2
+    # Ranges guard the LoadBalancer address only; the nodePort still answers.
+    assert cl.who("ext", NODE_IP, port=30083, n=2)["errors"] == {}
+
+
+def test_external_ip(cl, svc):
+    svc(service("eip", "10.96.0.34", [http()], externalIPs=[EXTERNAL_IP]),
+        slice_("eip", "eip-1", ["pb"]))
+    r = cl.who("ext", EXTERNAL_IP, n=5)
+    assert r.get("pb") == 5 and r["peers"] == [NODE_IP], r
+    # A ClusterIP is not reachable from the underlay.
+    with Delta(cl.node) as d:
+        r = cl.who("ext", "10.96.0.34", n=1, timeout=1.0)
+    assert "pb" not in r, r
+
+
+def test_masquerade_to_outside(cl, svc):
+    with Delta(cl.node) as d:
+        r = cl.who("pc", EXT_IP, port=8080, n=5)
+        u = cl.who("pa", EXT_IP, port=53, proto="udp", n=5)
+        cl.node.ping("pb", EXT_IP, count=3)
+    # The outside sees the node, never a pod address.
+    assert r.get("ext") == 5 and r["peers"] == [NODE_IP], r
+    assert u.get("ext") == 5 and u["peers"] == [NODE_IP], u
+    # A connection each: 5 TCP, 5 UDP sockets, and the one echo identifier of ping.
+    assert d.event("nat_masquerade") == 11
+    # Traffic inside the cluster network is not masqueraded.
+    r = cl.who("pc", PODS["rp"][0], port=8080, n=2)
+    assert r["peers"] == [PODS["pc"][0]], r
+
+
+EXHAUST = """
+import json, socket, sys
+ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+held, ports, errors = [], set(), []
+for i in range(n):
+    s = socket.socket()
+    s.settimeout(3)
+    try:
+        s.connect((ip, port))
+        s.send(b"?")
+        name, peer, pport = s.recv(64).decode().split()
+        ports.add((peer, int(pport)))
+        held.append(s)
+    except OSError as e:
+        errors.append(e.errno)
+        s.close()
+print(json.dumps({"ports": sorted(ports), "errors": errors}), flush=True)
+"""
+
+
+def test_masquerade_port_exhaustion_is_refused(cl, svc):
+    """Every port of the range toward one destination in use at once, from
+    several pods (and so both workers' queues): each connection got a port
+    of its own; the next is refused with a RST and counted."""
+    n = MASQ_PORTS[1] - MASQ_PORTS[0] + 1
+    per = [(p, k) for p, k in (("pa", 6), ("pb", 5), ("pc", 5))]
+    assert sum(k for _, k in per) == n
+    procs = [subprocess.Popen(["ip", "netns", "exec", cl.node.ns(p), kt.PYTHON, "-c", EXHAUST,
+                               EXT_IP, "9090", str(k)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True) for p, k in per]
+    try:
+        got = [json.loads(p.stdout.readline()) for p in procs]
+        ports = [tuple(x) for g in got for x in g["ports"]]
+        assert all(g["errors"] == [] for g in got), got
+        assert len(set(ports)) == n, ports
+        assert all(ip == NODE_IP and MASQ_PORTS[0] <= pt <= MASQ_PORTS[1] for ip, pt in ports)
+        with Delta(cl.node) as d:
+            r = cl.who("pa", EXT_IP, port=9090, n=1)
+        assert r["errors"] == {ECONNREFUSED: 1}, r
+        assert d.drop("nat_no_ports") == 1
+    finally:
+        for p in procs:
+            p.stdin.close()
+            p.kill()
+            p.wait()
+
+
+def frontends(cl, name):
+    out = cl.ctl("frontends", name, "-o", "json").stdout
+    return json.loads(out).get("frontends", [])
+
+
+def test_maglev_disruption_one_of_ten_removed(cl, svc):
+    """Ten endpoints, one removed: only its share of the table moves."""
+    ips = [f"10.244.1.{100 + i}" for i in range(10)]
+
+    def sl(addrs):
+        return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": "ten-1", "namespace": "default",
+                             "labels": {"kubernetes.io/service-name": "ten"}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": [a], "conditions": {"ready": True}} for a in addrs],
+                "ports": [{"name": "http", "protocol": "TCP", "port": 8080}]}
+    svc(service("ten", "10.96.0.40", [http()]), sl(ips))
+    cl.apply(sl(ips[:9]))
+    f = frontends(cl, "ten")[0]
+    m, moved, kept = f["maglevSize"], f.get("maglevMoved", 0), f.get("maglevMovedKept", 0)
+    # The removed endpoint owned about m/10 entries: those move; of the others,
+    # Maglev moves only a few percent (the paper's trade for its even spread).
+    assert 0.07 * m < moved - kept < 0.13 * m, f
+    assert kept < m / 20, f
+    print(f"maglev: 1 of 10 endpoints removed moved {moved} of {m} entries "
+          f"({100.0 * moved / m:.2f}%), {f.get('maglevMovedKept', 0)} needlessly")
+
+
+def test_get_services_shows_endpoints_and_connections(cl, svc):
+    svc(service("shown", "10.96.0.41", [http()]),
+        slice_("shown", "shown-1", ["pa", "pb"], cond={
+            "pb": {"ready": False, "serving": True, "terminating": True}}))
+    held, ep = cl.hold("pc", "10.96.0.41")
+    try:
+        assert ep == "pa"
+        out = cl.ctl("get", "services", "shown").stdout
+        rows = [ln.split() for ln in out.splitlines()]
+        pa = next(r for r in rows if f"{PODS['pa'][0]}:8080" in r)
+        pb = next(r for r in rows if f"{PODS['pb'][0]}:8080" in r)
+        assert "10.96.0.41:80/TCP" in out and "ClusterIP" in out, out
+        assert pa[-3:] == ["ready,serving,local", "pods", "1"], out
+        assert pb[-3:] == ["not-ready,serving,terminating,local", "-", "0"], out
+        f = frontends(cl, "shown")[0]
+        assert f["connections"] == 1 and f["ip"] == "10.96.0.41", f
+    finally:
+        release(held)
+
+
+UDP_PINGPONG = """
+import socket, sys, time
+ip, n = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1.0)
+s.connect((ip, 53))
+lost = 0
+for i in range(n):
+    s.send(b"x%d" % i)
+    try:
+        while s.recv(64) != b"x%d" % i:
+            pass
+    except OSError:
+        lost += 1
+    time.sleep(0.005)
+print(lost, flush=True)
+"""
+
+
+def test_no_loss_on_unaffected_flow_during_updates(cl, svc):
+    """One UDP flow pinned to pa exchanges 600 datagrams while the Service's
+    other endpoints and other Services change 20 times: none is lost."""
+    svc(service("steady", "10.96.0.42", [dns()]), slice_("steady", "steady-1", ["pa"]))
+    p = subprocess.Popen(["ip", "netns", "exec", cl.node.ns("rp"), kt.PYTHON, "-c",
+                          UDP_PINGPONG, "10.96.0.42", "600"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.3)
+        for i in range(20):
+            cl.apply(slice_("steady", "steady-1", ["pa", "pb", "pc"][: 1 + (i % 3)]),
+                     service(f"churn{i % 2}", f"10.96.1.{i}", [http()]))
+        assert p.wait(timeout=60) == 0
+        assert p.stdout.read().strip() == "0"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for i in range(2):
+            cl.ctl("delete", "service", f"churn{i}", "-n", "default", "--ignore-not-found",
+                   check=False)
