@@ -87,8 +87,14 @@ kd_underlay_burst(struct kd_worker *w, const struct kd_tables *t, struct rte_mbu
 
 	if (unlikely(w->ct == NULL)) {
 		/* Without connection tracking there is nothing to translate: not for us. */
-		for (i = 0; i < n; i++)
-			kd_worker_drop(w, pkts[i], KD_DROP_VXLAN_NOT_VTEP);
+		for (i = 0; i < n; i++) {
+			const struct rte_ipv4_hdr *ip =
+				rte_pktmbuf_mtod_offset(pkts[i], const struct rte_ipv4_hdr *,
+							pm[i].l3_off);
+
+			kd_worker_drop(w, pkts[i], ip->dst_addr == t->vtep_ip ?
+				       KD_DROP_VXLAN_NOT_VXLAN : KD_DROP_VXLAN_NOT_VTEP);
+		}
 		return;
 	}
 	for (i = 0; i < n; i++)

@@ -18,6 +18,48 @@ spec: {{pciAddress: "{pci}", vpc: vpcs/default, mac: "{mac}", ips: [{ip}]}}
 """
 
 
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  clusterIP: 10.96.0.10
+  ports: [{name: http, port: 80, protocol: TCP, targetPort: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints:
+- {addresses: [10.244.1.10], nodeName: node-a, conditions: {ready: true}}
+- {addresses: [10.244.1.11], nodeName: node-a, conditions: {ready: true}}
+ports: [{name: http, port: 8080, protocol: TCP}]
+"""
+
+POLICY = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: pa, namespace: default, labels: {app: a}}
+spec: {nodeName: node-a}
+status: {podIP: 10.244.1.10}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: pb, namespace: default, labels: {app: b}}
+spec: {nodeName: node-a}
+status: {podIP: 10.244.1.11}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-a, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: a}}}]}]
+"""
+PROBE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests",
+                     "integration", "netprobe.py")
+
+
 def step(text):
     print(f"\n\033[1m--- {text}\033[0m", flush=True)
 
@@ -67,6 +109,30 @@ def main():
         ctl("get", "netdevs")
         print(node.ping("pc", kt.PODS["pa"][0]))
         print(node.ping("pc", kt.RPOD_IP))
+        servers = [subprocess.Popen(["ip", "netns", "exec", node.ns(p), kt.PYTHON, PROBE, "serve",
+                                     "8080", "", name], stdout=subprocess.PIPE, text=True)
+                   for p, name in (("pa", "pod-a"), ("pb", "pod-b"))]
+        try:
+            for srv in servers:
+                srv.stdout.readline()
+            step("a ClusterIP Service 10.96.0.10:80 over pod-a and pod-b (Maglev, DNAT)")
+            ctl("apply", "-f", "-", stdin=SERVICE)
+            # The remote node sends its pods' Service traffic to us, as a node whose
+            # pods use our Services would.
+            node.nsx("rn", "ip", "route", "add", "10.96.0.0/16", "via", kt.GW_IP, "dev",
+                     "vxlan0", "onlink")
+            step("the remote pod opens 20 connections to it, over VXLAN: who answered")
+            print(node.nsx("rp", kt.PYTHON, PROBE, "who", "10.96.0.10", "tcp", "80", "20"))
+            ctl("get", "services")
+            step("NetworkPolicy: pod-b takes connections from pod-a only (stateful firewall)")
+            ctl("apply", "-f", "-", stdin=POLICY)
+            print(node.ping("pa", kt.PODS["pb"][0], count=2))
+            print(node.ping("rp", kt.PODS["pb"][0], count=1, check=False)
+                  .strip().splitlines()[-1] + "   <- the remote pod is refused")
+        finally:
+            for srv in servers:
+                srv.kill()
+                srv.wait()
         step("deleting the netdev stops pod-c's traffic at once")
         ctl("delete", "netdev", "pod-c")
         print(node.ping("pc", kt.PODS["pa"][0], count=1, check=False).strip().splitlines()[-1])
