@@ -21,6 +21,7 @@
 #include "control/config.h"
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
+#include "dataplane/lb.h"
 #include "dataplane/policy.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
@@ -700,6 +701,7 @@ do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *
 	s.policy_acl_builds = api->acl_builds != NULL ? *api->acl_builds : 0;
 	s.connections = api->ct != NULL ? kd_ct_count(api->ct) : 0;
 	s.connection_capacity = api->ct != NULL ? api->ct->capacity : 0;
+	s.affinity_entries = kd_lb_affinity_count();
 	for (i = 0; api->cfg != NULL && i < api->cfg->n_ports; i++) {
 		const struct kd_port_stats *p = &sum->port[api->port_ids[i]];
 

@@ -591,8 +591,9 @@ cmd_stats(struct ctl *c)
 			printf("%-40s %10" PRIu64 " %10" PRIu64 "\n", s->policies[i]->name,
 			       s->policies[i]->allowed_connections, s->policies[i]->denied_connections);
 		printf("\nconnections %u of %u; policy generation %" PRIu64 ", %" PRIu64
-		       " ACL contexts compiled\n", s->connections, s->connection_capacity,
-		       s->policy_generation, s->policy_acl_builds);
+		       " ACL contexts compiled; %u session affinity entries\n", s->connections,
+		       s->connection_capacity, s->policy_generation, s->policy_acl_builds,
+		       s->affinity_entries);
 	}
 	protobuf_c_message_free_unpacked(&s->base, NULL);
 	return 0;

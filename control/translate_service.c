@@ -14,6 +14,7 @@
 
 #include "control/config.h"
 #include "control/translate_service.h"
+#include "dataplane/conntrack.h"
 #include "dataplane/maglev.h"
 #include "dataplane/tables.h"
 
@@ -22,6 +23,7 @@
 
 struct kd_svcc {
 	const struct kd_config *cfg;
+	struct kd_ct *ct;
 	uint64_t gen;
 };
 
@@ -34,13 +36,79 @@ struct build {
 };
 
 struct kd_svcc *
-kd_svcc_create(const struct kd_config *cfg)
+kd_svcc_create(const struct kd_config *cfg, struct kd_ct *ct)
 {
 	struct kd_svcc *sc = calloc(1, sizeof(*sc));
 
-	if (sc != NULL)
+	if (sc != NULL) {
 		sc->cfg = cfg;
+		sc->ct = ct;
+	}
 	return sc;
+}
+
+static bool
+has_backend(const struct kd_lb_frontend *fe, rte_be32_t ip, rte_be16_t port)
+{
+	uint16_t i;
+
+	for (i = 0; fe != NULL && i < fe->n_backends; i++)
+		if (fe->be[i].ip == ip && fe->be[i].port == port)
+			return true;
+	return false;
+}
+
+/* Whether some UDP endpoint of old is gone from lb: only then is a scan worth it. */
+static bool
+udp_endpoint_left(const struct kd_lb *old, const struct kd_lb *lb)
+{
+	uint32_t i;
+	uint16_t b;
+
+	for (i = 0; i < old->n_fe; i++) {
+		const struct kd_lb_frontend *o = &old->fe[i], *n;
+
+		if (o->key.proto != IPPROTO_UDP)
+			continue;
+		n = kd_lb_lookup(lb, o->key.ip, o->key.port, o->key.proto);
+		for (b = 0; b < o->n_backends; b++)
+			if (!has_backend(n, o->be[b].ip, o->be[b].port))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * kube-proxy's conntrack cleanup: a UDP connection whose endpoint left its
+ * Service (or whose Service is gone) would go on sending into the void, as
+ * UDP has no reset; it is deleted, so its next datagram is a new connection
+ * to a live endpoint. TCP and SCTP are left alone: they end by themselves.
+ * A translated connection's original key names its frontend, and its reply
+ * key the endpoint.
+ */
+static void
+flush_stale_udp(struct kd_svcc *sc, const struct kd_lb *old, const struct kd_lb *lb)
+{
+	struct kd_ct *ct = sc->ct;
+	uint32_t i;
+
+	if (ct == NULL || old == NULL || !udp_endpoint_left(old, lb))
+		return;
+	for (i = 0; i < ct->capacity; i++) {
+		const struct kd_ct_conn *c = &ct->conn[i];
+		const struct kd_ct_key *o = &c->key[KD_CT_ORIG], *r = &c->key[KD_CT_REPLY];
+
+		if (c->proto != IPPROTO_UDP ||
+		    (__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) &
+		     (KD_CT_F_DEAD | KD_CT_F_USED | KD_CT_F_NAT)) != (KD_CT_F_USED | KD_CT_F_NAT))
+			continue;
+		if (!has_backend(kd_lb_lookup(old, o->ip[1], o->port[1], o->proto), r->ip[0],
+				 r->port[0]) ||
+		    has_backend(kd_lb_lookup(lb, o->ip[1], o->port[1], o->proto), r->ip[0],
+				r->port[0]))
+			continue;
+		kd_ct_delete(ct, i);
+	}
 }
 
 void
@@ -98,6 +166,8 @@ kd_svcc_publish(struct kd_svcc *sc, struct kd_lb *lb)
 
 	if (old == NULL)
 		return;
+	/* After the swap: a flushed connection's next packet must find the new tables. */
+	flush_stale_udp(sc, old, lb);
 	rte_rcu_qsbr_synchronize(kd_tables_qsbr(), RTE_QSBR_THRID_INVALID);
 	kd_svcc_discard(sc, old);
 }

@@ -18,6 +18,8 @@
  *   of external and LoadBalancer IPs are served like ClusterIP clients
  *   with the Cluster policy, as kube-proxy short-circuits them.
  * - Each frontend gets a Maglev table of the configured prime size.
+ * - On publication, UDP connections whose endpoint left are deleted from
+ *   the connection table (kube-proxy's conntrack cleanup).
  *
  * Control thread only.
  */
@@ -26,9 +28,11 @@
 #include "dataplane/lb.h"
 
 struct kd_config;
+struct kd_ct;
 struct kd_svcc;
 
-struct kd_svcc *kd_svcc_create(const struct kd_config *cfg);
+/** ct, if not NULL, is the connection table stale UDP connections are flushed from. */
+struct kd_svcc *kd_svcc_create(const struct kd_config *cfg, struct kd_ct *ct);
 void kd_svcc_free(struct kd_svcc *sc);
 
 /** Compile the store's Services; NULL with e set. Nothing is published. */

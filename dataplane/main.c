@@ -301,7 +301,7 @@ provision(struct daemon *d)
 	d->api.ct = d->ct;
 	d->api.acl_builds = &d->acl_builds;
 	d->polc = kd_polc_create(&d->cfg, d->port_ids);
-	d->svcc = kd_svcc_create(&d->cfg);
+	d->svcc = kd_svcc_create(&d->cfg, d->ct);
 	if (d->polc == NULL || d->svcc == NULL) {
 		fprintf(stderr, "kdpu-dataplane: out of memory\n");
 		return -1;

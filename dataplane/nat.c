@@ -50,14 +50,21 @@ patch16(uint8_t *csum, rte_be16_t from, rte_be16_t to)
 	memcpy(csum, &c, 2);
 }
 
-/* RFC 4960 appendix B: CRC32c, stored as Linux's sctp_compute_cksum() does. */
+/*
+ * RFC 4960 appendix B: CRC32c with the checksum field taken as zero, stored
+ * as Linux's sctp_compute_cksum() does. The field is skipped rather than
+ * zeroed first: rte_hash_crc() reads through 64-bit loads, which the
+ * compiler may not order after a 32-bit store to the same bytes.
+ */
 static void
 sctp_crc(uint8_t *l4, uint32_t len)
 {
 	struct rte_sctp_hdr *sh = (struct rte_sctp_hdr *)l4;
+	uint32_t c = rte_hash_crc(l4, offsetof(struct rte_sctp_hdr, cksum), 0xffffffff);
 
-	sh->cksum = 0;
-	sh->cksum = rte_cpu_to_le_32(~rte_hash_crc(l4, len, 0xffffffff));
+	c = rte_hash_crc_4byte(0, c);
+	c = rte_hash_crc(l4 + sizeof(*sh), len - (uint32_t)sizeof(*sh), c);
+	sh->cksum = rte_cpu_to_le_32(~c);
 }
 
 /* Addresses at ip + 12 (source) and + 16, ports at l4 + 0 and + 2. */

@@ -2,7 +2,8 @@
 """Service load balancing with real TCP and UDP servers in pod namespaces,
 local and across the kernel VXLAN peer.
 
-Endpoints (every pod serves TCP 8080 and UDP 53 and says who it is):
+Endpoints (every pod serves TCP 8080 and UDP 53 and says who it is, and
+TCP 9090 as NAME-9090):
   default/pa  10.244.1.10  node-a (local)
   default/pb  10.244.1.11  node-a (local)
   default/pc  10.244.1.12  node-a (local)
@@ -120,11 +121,12 @@ class Cluster:
         self.servers.append(p)
         for short in PODS:
             self.node.nsx(short, "sysctl", "-qw", "net.ipv4.tcp_syn_retries=2")
-            p = subprocess.Popen(["ip", "netns", "exec", self.node.ns(short), kt.PYTHON, PROBE,
-                                  "serve", "8080", "53", short],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            assert p.stdout.readline().strip() == "ready"
-            self.servers.append(p)
+            for tcp, udp, name in (("8080", "53", short), ("9090", "", short + "-9090")):
+                p = subprocess.Popen(["ip", "netns", "exec", self.node.ns(short), kt.PYTHON,
+                                      PROBE, "serve", tcp, udp, name],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                assert p.stdout.readline().strip() == "ready"
+                self.servers.append(p)
 
     def stop(self):
         for p in self.servers:
@@ -591,3 +593,134 @@ def test_no_loss_on_unaffected_flow_during_updates(cl, svc):
         for i in range(2):
             cl.ctl("delete", "service", f"churn{i}", "-n", "default", "--ignore-not-found",
                    check=False)
+
+
+def test_named_target_port_resolved_per_slice(cl, svc):
+    """targetPort by name: each EndpointSlice says which port the name is on
+    its endpoints, and the two slices of the Service are merged. Of a
+    dual-stack clusterIPs list, the IPv4 address is served."""
+    svc(service("named", "10.96.0.50",
+                [{"name": "web", "port": 80, "protocol": "TCP", "targetPort": "web"}],
+                clusterIPs=["10.96.0.50", "fd00:96::50"]),
+        slice_("named", "named-a", ["pa"], ports=(("web", "TCP", 8080),)),
+        slice_("named", "named-b", ["pb"], ports=(("web", "TCP", 9090),)))
+    r = cl.who("pc", "10.96.0.50", n=40)
+    # pb is reached on 9090 only (its 8080 server would answer "pb").
+    assert r["errors"] == {} and r.get("pa") and r.get("pb-9090") and "pb" not in r, r
+    f = frontends(cl, "named")
+    assert len(f) == 1 and f[0]["ip"] == "10.96.0.50", f
+    assert {(e["ip"], e["port"]) for e in f[0]["endpoints"]} == {
+        (PODS["pa"][0], 8080), (PODS["pb"][0], 9090)}, f
+
+
+UDP_ASK = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect((sys.argv[1], 53))
+for line in sys.stdin:
+    s.send(b"?")
+    try:
+        print(s.recv(64).decode().split()[0], flush=True)
+    except OSError:
+        print("timeout", flush=True)
+"""
+
+
+def test_udp_flow_moves_when_its_endpoint_leaves(cl, svc):
+    """UDP has no reset: when a flow's endpoint leaves the Service its
+    connection is deleted (kube-proxy's conntrack cleanup), so the same
+    socket's next datagram goes to an endpoint that is still there."""
+    svc(service("udpm", "10.96.0.61", [dns()]), slice_("udpm", "udpm-1", ["pa", "pb"]))
+    p = subprocess.Popen(["ip", "netns", "exec", cl.node.ns("rp"), kt.PYTHON, "-c", UDP_ASK,
+                          "10.96.0.61"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask():
+        p.stdin.write("\n")
+        p.stdin.flush()
+        return p.stdout.readline().strip()
+    try:
+        first = ask()
+        assert first in ("pa", "pb")
+        assert ask() == first  # the flow stays where it is
+        other = "pb" if first == "pa" else "pa"
+        cl.apply(slice_("udpm", "udpm-1", [other]))
+        # The old endpoint's server is still up: only the flush moves the flow.
+        assert ask() == other
+        assert ask() == other
+    finally:
+        p.stdin.close()
+        p.wait(timeout=10)
+
+
+def test_session_affinity_expires(cl, svc):
+    """timeoutSeconds: the pin is dropped once idle for longer."""
+    def entries():
+        return json.loads(cl.ctl("stats", "-o", "json").stdout).get("affinityEntries", 0)
+    svc(service("brief", "10.96.0.62", [http()], sessionAffinity="ClientIP",
+                sessionAffinityConfig={"clientIP": {"timeoutSeconds": 2}}),
+        slice_("brief", "brief-1", ["pa", "pb"]))
+    n0 = entries()
+    r = cl.who("pc", "10.96.0.62", n=10)
+    assert len(set(r) - {"peers", "errors"}) == 1, r
+    assert entries() == n0 + 1
+    deadline = time.time() + 10
+    while time.time() < deadline and entries() > n0:
+        time.sleep(0.5)
+    assert entries() <= n0
+
+
+SNIFF = """
+import sys
+from scapy.all import sniff, SCTP, IP, raw
+pk = sniff(iface=sys.argv[1], count=1, timeout=8, started_callback=lambda: print("ready", flush=True),
+           lfilter=lambda p: SCTP in p and p[IP].proto == 132)
+print(raw(pk[0]).hex() if pk else "none", flush=True)
+"""
+
+
+def sctp_ok(pkt):
+    from scapy.all import Ether, SCTP
+    q = Ether(bytes(pkt))
+    got = q[SCTP].chksum
+    del q[SCTP].chksum
+    return Ether(bytes(q))[SCTP].chksum == got
+
+
+def test_sctp_through_clusterip(cl, svc):
+    """SCTP has no socket here (no kernel module), so scapy speaks it: an INIT
+    to the Service reaches the endpoint translated with a valid CRC32c, and
+    the endpoint's INIT-ACK comes back as the Service's own."""
+    from scapy.all import Ether, IP, SCTP, SCTPChunkInit, SCTPChunkInitAck
+    from conftest import inject
+    svc(service("sctp", "10.96.0.63", [{"name": "s", "port": 3868, "protocol": "SCTP",
+                                        "targetPort": 9000}]),
+        slice_("sctp", "sctp-1", ["pa"], ports=(("s", "SCTP", 9000),)))
+    pc_ip, pc_mac, _ = kt.SPARE_PODS["pc"]
+    pa_ip, pa_mac, _ = kt.PODS["pa"]
+
+    def sniffer(ns, dev):
+        sp = subprocess.Popen(["ip", "netns", "exec", cl.node.ns(ns), kt.PYTHON, "-c", SNIFF,
+                               dev], stdout=subprocess.PIPE, text=True)
+        assert sp.stdout.readline().strip() == "ready"
+        return sp
+    sp = sniffer("pa", cl.node.ifname("pa"))
+    init = (Ether(src=pc_mac, dst=kt.GW_MAC) / IP(src=pc_ip, dst="10.96.0.63") /
+            SCTP(sport=5000, dport=3868, tag=0) / SCTPChunkInit(init_tag=0x1234, a_rwnd=65535,
+                                                                n_out_streams=1, n_in_streams=1,
+                                                                init_tsn=1))
+    inject(cl.node, "pc", cl.node.ifname("pc"), [init])
+    got = Ether(bytes.fromhex(sp.communicate(timeout=15)[0].strip()))
+    assert got[IP].src == pc_ip and got[IP].dst == pa_ip, got.summary()
+    assert got[SCTP].sport == 5000 and got[SCTP].dport == 9000, got.summary()
+    assert sctp_ok(got)
+    sp = sniffer("pc", cl.node.ifname("pc"))
+    ack = (Ether(src=pa_mac, dst=kt.GW_MAC) / IP(src=pa_ip, dst=pc_ip) /
+           SCTP(sport=9000, dport=5000, tag=0x1234) /
+           SCTPChunkInitAck(init_tag=0x5678, a_rwnd=65535, n_out_streams=1, n_in_streams=1,
+                            init_tsn=1))
+    inject(cl.node, "pa", cl.node.ifname("pa"), [ack])
+    back = Ether(bytes.fromhex(sp.communicate(timeout=15)[0].strip()))
+    assert back[IP].src == "10.96.0.63" and back[SCTP].sport == 3868, back.summary()
+    assert back[IP].dst == pc_ip and back[SCTP].dport == 5000
+    assert sctp_ok(back)
