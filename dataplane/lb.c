@@ -179,8 +179,22 @@ kd_lb_affinity_age(uint64_t now)
 	return n;
 }
 
+/*
+ * Keys in the buckets, not rte_hash_count(): that also counts deleted keys
+ * whose slots still wait out their grace period.
+ */
 uint32_t
 kd_lb_affinity_count(void)
 {
-	return aff.hash != NULL ? (uint32_t)rte_hash_count(aff.hash) : 0;
+	const void *key;
+	void *data;
+	uint32_t it = 0, n = 0;
+
+	if (aff.hash == NULL)
+		return 0;
+	rte_spinlock_lock(&aff.lock);
+	while (rte_hash_iterate(aff.hash, &key, &data, &it) >= 0)
+		n++;
+	rte_spinlock_unlock(&aff.lock);
+	return n;
 }
