@@ -47,14 +47,15 @@ kd_svcc_create(const struct kd_config *cfg, struct kd_ct *ct)
 	return sc;
 }
 
+/* Whether the frontend lists the endpoint, serving when serving is asked for. */
 static bool
-has_backend(const struct kd_lb_frontend *fe, rte_be32_t ip, rte_be16_t port)
+has_backend(const struct kd_lb_frontend *fe, rte_be32_t ip, rte_be16_t port, bool serving)
 {
 	uint16_t i;
 
 	for (i = 0; fe != NULL && i < fe->n_backends; i++)
 		if (fe->be[i].ip == ip && fe->be[i].port == port)
-			return true;
+			return !serving || (fe->be[i].flags & KD_LB_EP_SERVING);
 	return false;
 }
 
@@ -72,7 +73,7 @@ udp_endpoint_left(const struct kd_lb *old, const struct kd_lb *lb)
 			continue;
 		n = kd_lb_lookup(lb, o->key.ip, o->key.port, o->key.proto);
 		for (b = 0; b < o->n_backends; b++)
-			if (!has_backend(n, o->be[b].ip, o->be[b].port))
+			if (!has_backend(n, o->be[b].ip, o->be[b].port, true))
 				return true;
 	}
 	return false;
@@ -80,7 +81,8 @@ udp_endpoint_left(const struct kd_lb *old, const struct kd_lb *lb)
 
 /*
  * kube-proxy's conntrack cleanup: a UDP connection whose endpoint left its
- * Service (or whose Service is gone) would go on sending into the void, as
+ * Service or stopped serving (a terminating endpoint that still serves keeps
+ * its flows), or whose Service is gone, would go on sending into the void, as
  * UDP has no reset; it is deleted, so its next datagram is a new connection
  * to a live endpoint. TCP and SCTP are left alone: they end by themselves.
  * A translated connection's original key names its frontend, and its reply
@@ -96,18 +98,21 @@ flush_stale_udp(struct kd_svcc *sc, const struct kd_lb *old, const struct kd_lb 
 		return;
 	for (i = 0; i < ct->capacity; i++) {
 		const struct kd_ct_conn *c = &ct->conn[i];
-		const struct kd_ct_key *o = &c->key[KD_CT_ORIG], *r = &c->key[KD_CT_REPLY];
+		struct kd_ct_key key[2];
+		const struct kd_ct_key *o = &key[KD_CT_ORIG], *r = &key[KD_CT_REPLY];
 
 		if (c->proto != IPPROTO_UDP ||
 		    (__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) &
 		     (KD_CT_F_DEAD | KD_CT_F_USED | KD_CT_F_NAT)) != (KD_CT_F_USED | KD_CT_F_NAT))
 			continue;
+		memcpy(key, c->key, sizeof(key));
 		if (!has_backend(kd_lb_lookup(old, o->ip[1], o->port[1], o->proto), r->ip[0],
-				 r->port[0]) ||
+				 r->port[0], false) ||
 		    has_backend(kd_lb_lookup(lb, o->ip[1], o->port[1], o->proto), r->ip[0],
-				r->port[0]))
+				r->port[0], true))
 			continue;
-		kd_ct_delete(ct, i);
+		/* Read without the lock: the record may have been reused since. */
+		kd_ct_delete_if(ct, i, key);
 	}
 }
 
@@ -166,9 +171,12 @@ kd_svcc_publish(struct kd_svcc *sc, struct kd_lb *lb)
 
 	if (old == NULL)
 		return;
-	/* After the swap: a flushed connection's next packet must find the new tables. */
-	flush_stale_udp(sc, old, lb);
 	rte_rcu_qsbr_synchronize(kd_tables_qsbr(), RTE_QSBR_THRID_INVALID);
+	/*
+	 * After the grace period: no worker still picks from the old tables, so
+	 * every connection they gave a departed endpoint is in the table by now.
+	 */
+	flush_stale_udp(sc, old, lb);
 	kd_svcc_discard(sc, old);
 }
 

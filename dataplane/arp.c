@@ -70,8 +70,10 @@ kd_arp_next_hop_slow(const struct kd_tables *t, rte_be32_t dst, const struct rte
 	rte_be32_t mask = t->vtep_plen ? rte_cpu_to_be_32(~0u << (32 - t->vtep_plen)) : 0;
 	int slot;
 
-	if (t->gw_neigh != KD_NEIGH_NONE && ((dst ^ t->vtep_ip) & mask) != 0)
-		return t->gw_neigh;
+	if (((dst ^ t->vtep_ip) & mask) != 0) {
+		/* Off the subnet: only through the gateway; never a slot per remote host. */
+		return t->gw_neigh != KD_NEIGH_NONE ? t->gw_neigh : -ENETUNREACH;
+	}
 	slot = kd_arp_neigh_slot(dst);
 	if (slot >= 0 && seen != NULL &&
 	    !(__atomic_load_n(&kd_arp_neigh->e[slot].mac, __ATOMIC_RELAXED) & KD_ARP_MAC_VALID)) {
@@ -89,19 +91,22 @@ neigh_learn(struct kd_stats *st, rte_be32_t ip, const struct rte_ether_addr *mac
 {
 	uint32_t n = __atomic_load_n(&kd_arp_neigh->n, __ATOMIC_ACQUIRE);
 	uint64_t v = KD_ARP_MAC_VALID;
+	bool learned = false;
 	uint32_t i;
 
+	memcpy(&v, mac, RTE_ETHER_ADDR_LEN);
+	v |= KD_ARP_MAC_VALID;
+	/* Every slot of the IP: two workers racing may have reserved two. */
 	for (i = 0; i < n; i++) {
 		if (__atomic_load_n(&kd_arp_neigh->e[i].ip, __ATOMIC_ACQUIRE) != ip)
 			continue;
-		memcpy(&v, mac, RTE_ETHER_ADDR_LEN);
-		v |= KD_ARP_MAC_VALID;
 		__atomic_store_n(&kd_arp_neigh->e[i].mac, v, __ATOMIC_RELAXED);
 		__atomic_store_n(&kd_arp_neigh->e[i].learned_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
-		st->event[KD_EV_ARP_LEARNED]++;
-		return true;
+		learned = true;
 	}
-	return false;
+	if (learned)
+		st->event[KD_EV_ARP_LEARNED]++;
+	return learned;
 }
 
 enum kd_drop_reason

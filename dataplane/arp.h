@@ -24,7 +24,9 @@
 #include "dataplane/parse.h"
 #include "dataplane/tables.h"
 
-#define KD_ARP_MAX_NEIGH 256
+/* Configured next hops, plus the underlay subnet's hosts that clients or masqueraded
+ * destinations use (off-subnet ones share the gateway's slot). */
+#define KD_ARP_MAX_NEIGH 1024
 #define KD_ARP_MAC_VALID (1ULL << 63)
 
 struct kd_neigh {
@@ -53,7 +55,8 @@ int kd_arp_neigh_slot(rte_be32_t ip);
  * The neighbour slot toward underlay address dst: the gateway's when dst is
  * off the VTEP subnet and there is one, else dst's own. seen, if not NULL,
  * is the MAC a packet from dst arrived with; it fills a slot that is not
- * resolved yet. Worker context, new connections only. >= 0 or -ENOSPC.
+ * resolved yet. Worker context, new connections only. >= 0, -ENOSPC, or
+ * -ENETUNREACH off the subnet without a gateway.
  */
 int kd_arp_next_hop_slow(const struct kd_tables *t, rte_be32_t dst,
 			 const struct rte_ether_addr *seen);

@@ -293,6 +293,22 @@ kd_ct_delete(struct kd_ct *ct, uint32_t idx)
 	rte_spinlock_unlock(&ct->wlock);
 }
 
+bool
+kd_ct_delete_if(struct kd_ct *ct, uint32_t idx, const struct kd_ct_key key[2])
+{
+	struct kd_ct_conn *c = &ct->conn[idx];
+	bool del;
+
+	rte_spinlock_lock(&ct->wlock);
+	/* Records are reused only by an insert, under this lock: the check holds. */
+	del = (__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & (KD_CT_F_DEAD | KD_CT_F_USED)) ==
+		      KD_CT_F_USED && memcmp(c->key, key, sizeof(c->key)) == 0;
+	if (del)
+		delete_locked(ct, idx);
+	rte_spinlock_unlock(&ct->wlock);
+	return del;
+}
+
 unsigned int
 kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t lo, uint32_t hi, uint32_t slice,
 	  uint64_t now)

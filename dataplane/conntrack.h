@@ -200,6 +200,13 @@ int kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_
 /** Delete a record's keys; its slot returns after a grace period. */
 void kd_ct_delete(struct kd_ct *ct, uint32_t idx);
 
+/**
+ * Delete record idx only if it is live and still has the keys key[0..1]
+ * (copies the caller took): for the control thread, which reads records
+ * outside the grace periods that guard their reuse. Returns whether it did.
+ */
+bool kd_ct_delete_if(struct kd_ct *ct, uint32_t idx, const struct kd_ct_key key[2]);
+
 /** Reuse the records whose grace period is over; skipped if another writer is busy. */
 void kd_ct_reclaim(struct kd_ct *ct);
 

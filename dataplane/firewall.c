@@ -294,7 +294,9 @@ masquerade(const struct kd_tables *t, struct kd_ct *ct, struct kd_fw_pkt *p, uin
 	struct kd_ct_key rk;
 	int idx = -EEXIST;
 
-	p->xkey = p->key;
+	/* A Service connection to an endpoint outside the cluster keeps its DNAT. */
+	if (!p->nat)
+		p->xkey = p->key;
 	p->xkey.ip[0] = t->vtep_ip;
 	p->xkey.zone = KD_ZONE_UNDERLAY;
 	if (orig < t->masq_lo || orig > t->masq_hi)
@@ -378,8 +380,11 @@ admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 		if (found == UINT32_MAX)
 			return p->nat ? KD_DROP_LB_NAT_CLASH : KD_DROP_CT_RACE;
 		why = established(w, pol, p, found, dir, now, &reopen);
-		if (!reopen && why == KD_PARSE_OK && p->masq) {
-			/* Another worker masqueraded it first: take its translation. */
+		if (!reopen && why == KD_PARSE_OK && (ct->conn[found].flags & KD_CT_F_NAT)) {
+			/*
+			 * Translated by whoever made it (its source port may have moved
+			 * on a clash, or another worker masqueraded it): take that.
+			 */
 			translate(p, &ct->conn[found], dir);
 		}
 		return reopen ? KD_DROP_CT_RACE : why;
@@ -579,10 +584,17 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 				p[i].state = KD_FW_RECHECK;
 				if (c->flags & KD_CT_F_NAT) {
 					translate(&p[i], c, dir[i]);
-					/* Kept if a SYN reopens the tuple after the recheck. */
+					/*
+					 * Kept if a SYN reopens the tuple after the recheck; a
+					 * masqueraded one picks its port again from the range.
+					 */
 					if (dir[i] == KD_CT_ORIG) {
 						kd_ct_key_reverse(&p[i].xkey, &c->key[KD_CT_REPLY]);
-						p[i].nat = 1;
+						if (p[i].xkey.zone == KD_ZONE_UNDERLAY &&
+						    p[i].zone != KD_ZONE_UNDERLAY)
+							p[i].masq = 1;
+						else
+							p[i].nat = 1;
 					}
 				}
 				continue;

@@ -92,6 +92,8 @@ egress_slow(const struct kd_tables *t, struct kd_fw_pkt *f, const struct rte_ipv
 	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP &&
 	     (proto != IPPROTO_ICMP || f->key.port[0] == 0)))
 		return KD_DROP_FWD_NO_ROUTE;
+	if (ip->dst_addr == t->vtep_ip)
+		return KD_DROP_FWD_NO_ROUTE;	/* the node itself, on no Service port */
 	for (i = 0; i < t->n_cluster; i++)
 		if (kd_cidr_match(&t->cluster[i], ip->dst_addr))
 			return KD_DROP_FWD_NO_ROUTE;	/* inside the cluster: never masqueraded */

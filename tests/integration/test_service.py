@@ -644,6 +644,10 @@ def test_udp_flow_moves_when_its_endpoint_leaves(cl, svc):
         assert first in ("pa", "pb")
         assert ask() == first  # the flow stays where it is
         other = "pb" if first == "pa" else "pa"
+        # Terminating but still serving: the flow stays (graceful termination).
+        cl.apply(slice_("udpm", "udpm-1", ["pa", "pb"], cond={
+            first: {"ready": False, "serving": True, "terminating": True}}))
+        assert ask() == first
         cl.apply(slice_("udpm", "udpm-1", [other]))
         # The old endpoint's server is still up: only the flush moves the flow.
         assert ask() == other

@@ -162,6 +162,30 @@ test_nat_reply_key(void **state)
 	kd_ct_free(ct);
 }
 
+/* The control thread's delete: only the record it read, never one reused since. */
+static void
+test_delete_if_same_keys(void **state)
+{
+	struct kd_ct *ct = table(64);
+	struct kd_ct_key k = key(0x0a000001, 5555, 0x0a600001, 53, IPPROTO_UDP, 0);
+	struct kd_ct_key reply = key(0x0af40205, 53, 0x0a000001, 5555, IPPROTO_UDP, 0);
+	struct kd_ct_key seen[2], other[2];
+	int idx;
+
+	(void)state;
+	idx = kd_ct_insert(ct, &k, &reply, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
+	assert_true(idx >= 0);
+	memcpy(seen, ct->conn[idx].key, sizeof(seen));
+	memcpy(other, seen, sizeof(other));
+	other[KD_CT_REPLY].ip[0] ^= 1;	/* the same client, now with another endpoint */
+	assert_false(kd_ct_delete_if(ct, (uint32_t)idx, other));
+	assert_int_equal(lookup(ct, &k, NULL), (uint32_t)idx);
+	assert_true(kd_ct_delete_if(ct, (uint32_t)idx, seen));
+	assert_int_equal(lookup(ct, &k, NULL), UINT32_MAX);
+	assert_false(kd_ct_delete_if(ct, (uint32_t)idx, seen));
+	kd_ct_free(ct);
+}
+
 static void
 test_full_table_keeps_existing(void **state)
 {
@@ -304,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_both_directions_one_record),
 		cmocka_unit_test(test_zone_is_part_of_the_key),
 		cmocka_unit_test(test_nat_reply_key),
+		cmocka_unit_test(test_delete_if_same_keys),
 		cmocka_unit_test(test_full_table_keeps_existing),
 		cmocka_unit_test(test_aging_and_reclaim),
 		cmocka_unit_test(test_timeouts_follow_state),
