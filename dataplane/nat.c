@@ -50,20 +50,35 @@ patch16(uint8_t *csum, rte_be16_t from, rte_be16_t to)
 	memcpy(csum, &c, 2);
 }
 
+/* CRC32c over bytes at any alignment: loads go through memcpy. */
+static uint32_t
+crc32c(const uint8_t *p, uint32_t len, uint32_t c)
+{
+	uint64_t v8;
+	uint32_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&v8, p + i, 8);
+		c = rte_hash_crc_8byte(v8, c);
+	}
+	for (; i < len; i++)
+		c = rte_hash_crc_1byte(p[i], c);
+	return c;
+}
+
 /*
  * RFC 4960 appendix B: CRC32c with the checksum field taken as zero, stored
- * as Linux's sctp_compute_cksum() does. The field is skipped rather than
- * zeroed first: rte_hash_crc() reads through 64-bit loads, which the
- * compiler may not order after a 32-bit store to the same bytes.
+ * as Linux's sctp_compute_cksum() does. The field is skipped, not zeroed
+ * first, so no store has to be ordered before the loads.
  */
 static void
 sctp_crc(uint8_t *l4, uint32_t len)
 {
 	struct rte_sctp_hdr *sh = (struct rte_sctp_hdr *)l4;
-	uint32_t c = rte_hash_crc(l4, offsetof(struct rte_sctp_hdr, cksum), 0xffffffff);
+	uint32_t c = crc32c(l4, offsetof(struct rte_sctp_hdr, cksum), 0xffffffff);
 
 	c = rte_hash_crc_4byte(0, c);
-	c = rte_hash_crc(l4 + sizeof(*sh), len - (uint32_t)sizeof(*sh), c);
+	c = crc32c(l4 + sizeof(*sh), len - (uint32_t)sizeof(*sh), c);
 	sh->cksum = rte_cpu_to_le_32(~c);
 }
 

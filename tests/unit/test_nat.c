@@ -28,12 +28,13 @@
 #define PAYLOAD 37	/* odd, so the sums cross a byte boundary */
 #define IP4(a, b, c, d) RTE_BE32((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (c) << 8 | (d))
 
-static uint8_t buf[256];
+static uint8_t buf[256] __rte_aligned(8);
+#define L3 14	/* where IPv4 sits behind Ethernet: headers at 2 mod 4, as on the wire */
 
 static struct rte_ipv4_hdr *
 ipv4(uint8_t proto, uint16_t l4len)
 {
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)buf;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(buf + L3);
 
 	memset(buf, 0, sizeof(buf));
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
