@@ -7,7 +7,7 @@
  * addresses, so the device under test can resolve it like a real neighbour.
  *
  *   kdpu-pktgen [EAL options] -- --tx PORT --rx PORT --mode pod|vxlan
- *       [--flows N] [--size BYTES] [--seconds S] [--warmup S]
+ *       [--flows N] [--size BYTES] [--seconds S] [--warmup S] [--dport N]
  *       [--src-mac MAC] [--dst-mac MAC] [--src-ip IP] [--dst-ip IP]
  *       [--vni N] [--outer-src IP] [--outer-dst IP] [--inner-dst-mac MAC]
  *       [--arp-ip IP] [--arp-mac MAC]
@@ -15,8 +15,11 @@
  * pod: Ethernet/IPv4/UDP from --src-ip to --dst-ip, as a pod sends it.
  * vxlan: the same packet inside VXLAN (VNI --vni) from --outer-src to
  * --outer-dst, as a remote node sends it. --size is the inner frame size.
- * Prints one JSON object: packets sent and received, and the rates over the
- * measured interval (after --warmup).
+ * Flow f of --flows uses source port 10000 + f % 50000; beyond 50000 flows
+ * the next field varies too, f / 50000 added to the inner source address
+ * (vxlan: remote pods of a /16) or to the destination port (pod: its source
+ * address is checked). Prints one JSON object: packets sent and received,
+ * and the rates over the measured interval (after --warmup).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -40,6 +43,7 @@
 
 #define BURST 32
 #define MAX_FRAME 1500
+#define PORTS_PER_HI 50000
 
 static volatile bool quit;
 
@@ -51,8 +55,9 @@ struct gen {
 	struct rte_ether_addr src_mac, dst_mac, inner_dst_mac, arp_mac;
 	rte_be32_t src_ip, dst_ip, outer_src, outer_dst, arp_ip;
 	uint32_t vni;
+	uint16_t dport;
 	uint8_t tmpl[MAX_FRAME];
-	uint16_t tmpl_len, sport_off, udp_csum_off;
+	uint16_t tmpl_len, sport_off, udp_csum_off, ip_off;
 	struct rte_mempool *mp;
 	uint64_t sent, received, rx_bytes, arp_replies, tx_fail;
 };
@@ -98,7 +103,7 @@ inner(struct gen *g, uint8_t *p, uint32_t size, const struct rte_ether_addr *dst
 	ip->dst_addr = g->dst_ip;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->src_port = rte_cpu_to_be_16(10000);
-	udp->dst_port = rte_cpu_to_be_16(5001);
+	udp->dst_port = rte_cpu_to_be_16(g->dport);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(*ip)));
 	*sport_off = (uint16_t)((uint8_t *)&udp->src_port - p);
 	return (uint16_t)size;
@@ -112,6 +117,7 @@ build_template(struct gen *g)
 	if (!g->vxlan) {
 		g->tmpl_len = inner(g, g->tmpl, g->size, &g->dst_mac, &sport_off);
 		g->sport_off = sport_off;
+		g->ip_off = sizeof(struct rte_ether_hdr);
 		return;
 	}
 	{
@@ -142,6 +148,7 @@ build_template(struct gen *g)
 		vx->vx_vni = rte_cpu_to_be_32(g->vni << 8);
 		g->tmpl_len = (uint16_t)(outer_len + in_len);
 		g->sport_off = (uint16_t)(outer_len + sport_off);
+		g->ip_off = (uint16_t)(outer_len + sizeof(struct rte_ether_hdr));
 	}
 }
 
@@ -195,6 +202,24 @@ poll_rx(struct gen *g, bool counting)
 	}
 }
 
+/* Flows beyond one port range: the inner source (vxlan) or destination port (pod). */
+static void
+vary_hi(const struct gen *g, uint8_t *p, uint32_t flow, uint16_t *sport)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + g->ip_off);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint32_t hi = flow / PORTS_PER_HI;
+
+	*sport = (uint16_t)(10000 + flow % PORTS_PER_HI);
+	if (g->vxlan) {
+		ip->src_addr = rte_cpu_to_be_32(rte_be_to_cpu_32(g->src_ip) + hi);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	} else {
+		udp->dst_port = rte_cpu_to_be_16((uint16_t)(g->dport + hi));
+	}
+}
+
 static int
 run(struct gen *g)
 {
@@ -219,9 +244,11 @@ run(struct gen *g)
 		if (rte_pktmbuf_alloc_bulk(g->mp, m, BURST) == 0) {
 			for (i = 0; i < BURST; i++) {
 				uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
-				uint16_t sport = (uint16_t)(10000 + flow);
+				uint16_t sport = (uint16_t)(10000 + flow % PORTS_PER_HI);
 
 				rte_memcpy(p, g->tmpl, g->tmpl_len);
+				if (unlikely(flow >= PORTS_PER_HI))
+					vary_hi(g, p, (uint32_t)flow, &sport);
 				memcpy(p + g->sport_off, &(rte_be16_t){ rte_cpu_to_be_16(sport) }, 2);
 				m[i]->data_len = m[i]->pkt_len = g->tmpl_len;
 				if (++flow == g->flows)
@@ -290,7 +317,8 @@ main(int argc, char **argv)
 		{ "dst-ip", required_argument, NULL, 4 }, { "vni", required_argument, NULL, 5 },
 		{ "outer-src", required_argument, NULL, 6 }, { "outer-dst", required_argument, NULL, 7 },
 		{ "inner-dst-mac", required_argument, NULL, 8 }, { "arp-ip", required_argument, NULL, 9 },
-		{ "arp-mac", required_argument, NULL, 10 }, { NULL, 0, NULL, 0 },
+		{ "arp-mac", required_argument, NULL, 10 }, { "dport", required_argument, NULL, 11 },
+		{ NULL, 0, NULL, 0 },
 	};
 	static struct gen g;
 	int n, opt, bad = 0;
@@ -307,6 +335,7 @@ main(int argc, char **argv)
 	g.seconds = 5;
 	g.warmup = 1;
 	g.vni = 100;
+	g.dport = 5001;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't': g.tx = (uint16_t)atoi(optarg); break;
@@ -326,10 +355,11 @@ main(int argc, char **argv)
 		case 8: bad |= parse_mac(optarg, &g.inner_dst_mac); break;
 		case 9: bad |= parse_ip(optarg, &g.arp_ip); break;
 		case 10: bad |= parse_mac(optarg, &g.arp_mac); break;
+		case 11: g.dport = (uint16_t)atoi(optarg); break;
 		default: bad = 1; break;
 		}
 	}
-	if (bad || g.flows == 0 || g.flows > 50000 || g.size < 60 || g.size > 1400 ||
+	if (bad || g.flows == 0 || g.flows > (1u << 24) || g.dport == 0 || g.size < 60 || g.size > 1400 ||
 	    g.seconds <= 0 || !rte_eth_dev_is_valid_port(g.tx) || !rte_eth_dev_is_valid_port(g.rx)) {
 		fprintf(stderr, "kdpu-pktgen: bad arguments (see the comment at the top of pktgen.c)\n");
 		return 2;

@@ -10,10 +10,16 @@ set -uo pipefail
 need_root
 set -e
 install_deps
+# The plot; only the benchmarks need it.
+dpkg-query -W -f='${Status}' python3-matplotlib 2>/dev/null | grep -q "install ok installed" ||
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		python3-matplotlib >/dev/null || true; }
 build build
-reserve_hugepages 1024
+# A million flows take a 2M-entry table: about 700 MB of it, plus mempools.
+reserve_hugepages 2048
 trap release_hugepages EXIT
 set +e
 cd "$KDPU_ROOT"
 mkdir -p build/bench-results
-"$PY" scripts/bench.py --build-dir build --json build/bench-results/results.json ${BENCH_ARGS:-}
+"$PY" scripts/bench.py --build-dir build --json build/bench-results/results.json \
+	--plot build/bench-results/mpps.png ${BENCH_ARGS:-}

@@ -8,6 +8,7 @@
 #   KDPU_SKIP_ASAN=1   skip the sanitizer pass (quicker local runs)
 #   KDPU_WORKERS=1,2   worker counts the integration tests run with
 #   PYTEST_ARGS=...    extra pytest arguments, e.g. "-k overlay"
+#   KDPU_SKIP_BENCH=1  skip the benchmark harness smoke run
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 need_root
@@ -69,6 +70,19 @@ if build build; then
 else
 	echo "release build failed"
 	FAILED=$((FAILED + 1))
+fi
+
+# The benchmark harness, briefly, on the release build: it must move packets
+# through testpmd and kdpu in every scenario. No figure is judged here.
+if [ -z "${KDPU_SKIP_BENCH:-}" ] && [ -x build/bench/kdpu-pktgen ]; then
+	log "benchmark harness smoke (net_memif)"
+	smoke=$("$PY" scripts/bench.py --build-dir build --smoke --scenarios a,b,c,d \
+		--seconds 0.5 --warmup 0.3 2>&1 | tee /dev/stderr | tail -n 1)
+	p=$(echo "$smoke" | sed -n 's/^bench smoke: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	f=$(echo "$smoke" | sed -n 's/^bench smoke: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	echo "bench smoke: ${p:-0} passed, ${f:-1} failed"
+	PASSED=$((PASSED + ${p:-0}))
+	FAILED=$((FAILED + ${f:-1}))
 fi
 
 if [ -z "${KDPU_SKIP_ASAN:-}" ]; then
