@@ -11,8 +11,6 @@
 #include "dataplane/vxlan.h"
 
 #define ICMP_TYPE_DEST_UNREACH 3	/* rte_icmp.h in 22.11 names only echo */
-/* Not an LPM next hop: the packet leaves for the underlay, to fp.hop. */
-#define HOP_UNDERLAY UINT32_MAX
 
 /* Rare cases of a vNIC burst: ARP, other ethertypes, the gateway itself. */
 static __rte_noinline __rte_cold enum kd_drop_reason
@@ -182,7 +180,7 @@ drop:
 				continue;
 			}
 			fp[i].dst_port = KD_FW_REMOTE;
-			hop[i] = HOP_UNDERLAY;
+			hop[i] = KD_NH_UNDERLAY;
 			continue;
 		}
 		ip = rte_pktmbuf_mtod_offset(fp[i].m, const struct rte_ipv4_hdr *, pm[i].l3_off);
@@ -202,7 +200,7 @@ drop:
 			if (r != KD_PARSE_OK)
 				kd_fw_drop(w, f, r);
 			else
-				hop[at[j]] = HOP_UNDERLAY;
+				hop[at[j]] = KD_NH_UNDERLAY;
 			continue;
 		}
 		if (unlikely(ip->time_to_live <= 1)) {
@@ -241,30 +239,14 @@ drop:
 			kd_worker_tx(w, port, m);
 			continue;
 		}
-		if (unlikely(hop[i] == HOP_UNDERLAY)) {
+		if (unlikely(hop[i] == KD_NH_UNDERLAY)) {
 			kd_ipv4_dec_ttl(ip);
-			r = kd_underlay_tx(w, t, m, p->l3_off, fp[i].hop);
-			if (unlikely(r != KD_PARSE_OK))
-				kd_worker_drop(w, m, r);
+			kd_underlay_tx(w, t, m, p->l3_off, fp[i].hop);
 			continue;
 		}
 		if (hop[i] & KD_NH_REMOTE) {
-			const struct kd_rnode *rn = &t->rnode[idx];
-			uint32_t hash = kd_parse_flow_hash(m, p);
-			uint32_t frame = (uint32_t)p->l3_off + rte_be_to_cpu_16(ip->total_length);
-
 			kd_ipv4_dec_ttl(ip);
-			/* Ethernet padding would otherwise ride inside the tunnel. */
-			if (rte_pktmbuf_pkt_len(m) > frame)
-				rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame));
-			kd_fwd_set_l2(m, p->l3_off, &rn->inner_mac, &vpc->gw_mac);
-			r = kd_vxlan_encap(t, rn, m, vpc->vni, hash);
-			if (unlikely(r != KD_PARSE_OK)) {
-				kd_worker_drop(w, m, r);
-				continue;
-			}
-			w->st->event[KD_EV_VXLAN_ENCAP]++;
-			kd_worker_tx(w, t->uplink_port, m);
+			kd_vxlan_send(w, t, &t->rnode[idx], vpc, m, p);
 		} else {
 			const struct kd_vnic *dvn = &t->vnic[idx];
 

@@ -5,8 +5,6 @@
 #include "dataplane/underlay.h"
 #include "dataplane/vxlan.h"
 
-/* The packet goes back out to the underlay (our refusal to a client). */
-#define HOP_UNDERLAY UINT32_MAX
 
 /* Where a packet of the underlay goes, in the zone its translation chose. */
 static enum kd_drop_reason
@@ -17,7 +15,7 @@ route(const struct kd_tables *t, struct kd_fw_pkt *f, uint32_t *hop)
 	const struct kd_vpc *vpc;
 
 	if (f->state == KD_FW_REJECT) {
-		*hop = HOP_UNDERLAY;
+		*hop = KD_NH_UNDERLAY;
 		return KD_PARSE_OK;
 	}
 	if (f->state == KD_FW_UNTRACKED)
@@ -47,29 +45,14 @@ deliver(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *f, uin
 	struct rte_mbuf *m = f->m;
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, f->pm->l3_off);
 	const struct kd_vpc *vpc = &t->vpc[f->out_zone < KD_MAX_VPCS ? f->out_zone : 0];
-	enum kd_drop_reason r;
 
-	if (hop == HOP_UNDERLAY) {
-		r = kd_underlay_tx(w, t, m, f->pm->l3_off, f->hop);
-		if (unlikely(r != KD_PARSE_OK))
-			kd_worker_drop(w, m, r);
+	if (hop == KD_NH_UNDERLAY) {
+		kd_underlay_tx(w, t, m, f->pm->l3_off, f->hop);
 		return;
 	}
 	kd_ipv4_dec_ttl(ip);
 	if (hop & KD_NH_REMOTE) {
-		const struct kd_rnode *rn = &t->rnode[hop & KD_NH_INDEX_MASK];
-		uint32_t frame = (uint32_t)f->pm->l3_off + rte_be_to_cpu_16(ip->total_length);
-
-		if (rte_pktmbuf_pkt_len(m) > frame)
-			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame));
-		kd_fwd_set_l2(m, f->pm->l3_off, &rn->inner_mac, &vpc->gw_mac);
-		r = kd_vxlan_encap(t, rn, m, vpc->vni, kd_parse_flow_hash(m, f->pm));
-		if (unlikely(r != KD_PARSE_OK)) {
-			kd_worker_drop(w, m, r);
-			return;
-		}
-		w->st->event[KD_EV_VXLAN_ENCAP]++;
-		kd_worker_tx(w, t->uplink_port, m);
+		kd_vxlan_send(w, t, &t->rnode[hop & KD_NH_INDEX_MASK], vpc, m, f->pm);
 		return;
 	}
 	kd_fwd_set_l2(m, f->pm->l3_off, &t->vnic[hop].mac, &vpc->gw_mac);

@@ -17,8 +17,6 @@
 #define VXLAN_SPORT_BASE 49152u
 #define VXLAN_SPORT_MASK 0x3fffu
 #define PREFETCH_AHEAD 4
-/* LPM next hops never reach it: the packet leaves for the underlay. */
-#define HOP_UNDERLAY UINT32_MAX
 
 enum kd_drop_reason
 kd_vxlan_encap(const struct kd_tables *t, const struct kd_rnode *r, struct rte_mbuf *m,
@@ -132,7 +130,7 @@ decap_route(const struct kd_tables *t, struct kd_fw_pkt *f, struct decap *d, boo
 		/* A remote endpoint's reply to an underlay client of ours. */
 		if (!tracked || f->state == KD_FW_NEW)
 			return KD_DROP_VXLAN_NO_LOCAL_DEST;
-		d->hop = HOP_UNDERLAY;
+		d->hop = KD_NH_UNDERLAY;
 		f->dst_port = KD_FW_REMOTE;
 		return KD_PARSE_OK;
 	}
@@ -159,13 +157,10 @@ decap_finish(struct kd_worker *w, const struct kd_tables *t, const struct kd_fw_
 	struct rte_mbuf *m = f->m;
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, d->pm.l3_off);
 	const struct kd_vpc *vpc = &t->vpc[d->vpc];
-	enum kd_drop_reason r;
 
 	kd_ipv4_dec_ttl(ip);
-	if (unlikely(d->hop == HOP_UNDERLAY)) {
-		r = kd_underlay_tx(w, t, m, d->pm.l3_off, f->hop);
-		if (unlikely(r != KD_PARSE_OK))
-			kd_worker_drop(w, m, r);
+	if (unlikely(d->hop == KD_NH_UNDERLAY)) {
+		kd_underlay_tx(w, t, m, d->pm.l3_off, f->hop);
 		return;
 	}
 	if (likely(!(d->hop & KD_NH_REMOTE))) {
@@ -174,19 +169,7 @@ decap_finish(struct kd_worker *w, const struct kd_tables *t, const struct kd_fw_
 		kd_worker_tx(w, (uint16_t)d->hop, m);
 		return;
 	}
-	{
-		const struct kd_rnode *rn = &t->rnode[d->hop & KD_NH_INDEX_MASK];
-		uint32_t hash = kd_parse_flow_hash(m, &d->pm);
-
-		kd_fwd_set_l2(m, d->pm.l3_off, &rn->inner_mac, &vpc->gw_mac);
-		r = kd_vxlan_encap(t, rn, m, vpc->vni, hash);
-		if (unlikely(r != KD_PARSE_OK)) {
-			kd_worker_drop(w, m, r);
-			return;
-		}
-		w->st->event[KD_EV_VXLAN_ENCAP]++;
-		kd_worker_tx(w, t->uplink_port, m);
-	}
+	kd_vxlan_send(w, t, &t->rnode[d->hop & KD_NH_INDEX_MASK], vpc, m, &d->pm);
 }
 
 void

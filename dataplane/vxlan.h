@@ -10,13 +10,15 @@
  * a reason. kd_vxlan_encap() prepends the remote node's outer header
  * template to a routed inner frame.
  *
- * Worker context. Reads the current table generation only.
+ * Worker context. Reads the current table generation only. The uplink's
+ * plain IPv4 goes on to dataplane/underlay.h.
  */
 
 #include <stdint.h>
 
 #include <rte_mbuf.h>
 
+#include "dataplane/fwd.h"
 #include "dataplane/parse.h"
 #include "dataplane/tables.h"
 #include "dataplane/worker.h"
@@ -31,6 +33,34 @@
  */
 enum kd_drop_reason kd_vxlan_encap(const struct kd_tables *t, const struct kd_rnode *r,
 				   struct rte_mbuf *m, uint32_t vni, uint32_t flow_hash);
+
+/**
+ * Send a routed inner packet (IPv4 at pm->l3_off, TTL already decremented)
+ * to remote node rn of vpc: inner L2 rewritten, Ethernet padding trimmed
+ * (it would ride inside the tunnel), outer headers prepended, queued on the
+ * uplink; or dropped with the reason.
+ */
+static __rte_always_inline void
+kd_vxlan_send(struct kd_worker *w, const struct kd_tables *t, const struct kd_rnode *rn,
+	      const struct kd_vpc *vpc, struct rte_mbuf *m, const struct kd_pkt_meta *pm)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm->l3_off);
+	uint32_t frame = (uint32_t)pm->l3_off + rte_be_to_cpu_16(ip->total_length);
+	uint32_t hash = kd_parse_flow_hash(m, pm);	/* before the offsets move */
+	enum kd_drop_reason r;
+
+	if (rte_pktmbuf_pkt_len(m) > frame)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame));
+	kd_fwd_set_l2(m, pm->l3_off, &rn->inner_mac, &vpc->gw_mac);
+	r = kd_vxlan_encap(t, rn, m, vpc->vni, hash);
+	if (unlikely(r != KD_PARSE_OK)) {
+		kd_worker_drop(w, m, r);
+		return;
+	}
+	w->st->event[KD_EV_VXLAN_ENCAP]++;
+	kd_worker_tx(w, t->uplink_port, m);
+}
 
 /**
  * Strip the outer headers of m; the inner Ethernet header starts at

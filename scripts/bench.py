@@ -16,6 +16,13 @@ Scenarios:
 
 --smoke runs each scenario once, briefly, and only checks that packets came
 back: the harness works (no threshold on any figure).
+
+--callgrind N also counts instructions per packet of scenarios a to c with
+valgrind's callgrind on kdpu-replay, a fixed replay through the same stages
+without ports: two replays of different lengths, the difference over the
+difference in packets, so setup and warm-up cancel out. Only the stages are
+counted (kd_fwd_vnic_burst, kd_vxlan_uplink_burst, kd_fw_age), not the replay's
+own mbuf handling. The count is the same on every run of the same binary.
 """
 import argparse
 import json
@@ -186,6 +193,35 @@ def one(build, dut, scenario, flows, seconds, warmup, tries=3):
     raise RuntimeError("unreachable")
 
 
+STAGES = ("kd_vxlan_uplink_burst", "kd_fwd_vnic_burst", "kd_fw_age")
+
+
+def callgrind_ir(build, scenario, packets, flows):
+    out = tempfile.mktemp(prefix="kdpu-cg-")
+    try:
+        subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] +
+                       [f"--toggle-collect={f}" for f in STAGES] +
+                       [os.path.join(build, "bench", "kdpu-replay"), scenario, str(packets),
+                        str(flows)], capture_output=True, text=True, timeout=600, check=True)
+        with open(out) as f:
+            return next(int(ln.split()[1]) for ln in f if ln.startswith("summary:"))
+    finally:
+        if os.path.exists(out):
+            os.unlink(out)
+
+
+def instructions_per_packet(build, scenarios, flows_list, n):
+    rows = []
+    for scen in scenarios:
+        for flows in flows_list:
+            a = callgrind_ir(build, scen, n, flows)
+            b = callgrind_ir(build, scen, 3 * n, flows)
+            rows.append({"scenario": scen, "flows": flows,
+                         "instructions_per_packet": (b - a) / (2 * n)})
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def plot(results, path):
     """Mpps against flows, per scenario, next to the testpmd baseline (python3-matplotlib)."""
     try:
@@ -225,11 +261,13 @@ def main():
     ap.add_argument("--json", default="")
     ap.add_argument("--plot", default="")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--callgrind", type=int, default=0, metavar="N",
+                    help="also count instructions per packet over N and 3N replayed packets")
     args = ap.parse_args()
     if args.smoke:
         return smoke(args)
     results = []
-    for scen in args.scenarios.split(","):
+    for scen in args.scenarios.split(",") if args.rounds > 0 else []:  # 0: callgrind only
         for flows in [int(f) for f in args.flows.split(",")] if scen != "d" else [CPS_FLOWS]:
             base, dut, cpp = [], [], []
             for rnd in range(args.rounds):  # interleaved: baseline, kdpu, baseline, ...
@@ -253,9 +291,14 @@ def main():
                    "cycles_per_packet": statistics.median(cpp)}
             results.append(row)
             print(json.dumps(row), flush=True)
+    ipp = []
+    if args.callgrind:
+        ipp = instructions_per_packet(args.build_dir,
+                                      [s for s in args.scenarios.split(",") if s in "abc"],
+                                      [1, 1024], args.callgrind)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+            json.dump({"memif": results, "callgrind": ipp}, f, indent=1)
     if args.plot:
         plot([r for r in results if r["scenario"] != "d"], args.plot)
     print("\n| scenario | flows | testpmd io Mpps | kdpu Mpps | kdpu / testpmd | kdpu cycles/packet |")
@@ -263,6 +306,10 @@ def main():
     for r in results:
         print(f"| {r['scenario']} | {r['flows']} | {r['testpmd_mpps']:.2f} | {r['kdpu_mpps']:.2f} | "
               f"{r['ratio']:.2f} | {r['cycles_per_packet']:.0f} |")
+    if ipp:
+        print("\n| scenario | flows | callgrind instructions/packet |\n|---|---|---|")
+        for r in ipp:
+            print(f"| {r['scenario']} | {r['flows']} | {r['instructions_per_packet']:.0f} |")
     return 0
 
 

@@ -22,4 +22,4 @@ set +e
 cd "$KDPU_ROOT"
 mkdir -p build/bench-results
 "$PY" scripts/bench.py --build-dir build --json build/bench-results/results.json \
-	--plot build/bench-results/mpps.png ${BENCH_ARGS:-}
+	--plot build/bench-results/mpps.png --callgrind 10016 ${BENCH_ARGS:-}
