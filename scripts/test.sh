@@ -76,8 +76,12 @@ fi
 # through testpmd and kdpu in every scenario. No figure is judged here.
 if [ -z "${KDPU_SKIP_BENCH:-}" ] && [ -x build/bench/kdpu-pktgen ]; then
 	log "benchmark harness smoke (net_memif)"
+	# Captured, then shown: reopening the caller's stderr (tee /dev/stderr) would
+	# truncate a log file it points to.
 	smoke=$("$PY" scripts/bench.py --build-dir build --smoke --scenarios a,b,c,d \
-		--seconds 0.5 --warmup 0.3 2>&1 | tee /dev/stderr | tail -n 1)
+		--seconds 0.5 --warmup 0.3 2>&1)
+	echo "$smoke"
+	smoke=$(echo "$smoke" | tail -n 1)
 	p=$(echo "$smoke" | sed -n 's/^bench smoke: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 	f=$(echo "$smoke" | sed -n 's/^bench smoke: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 	echo "bench smoke: ${p:-0} passed, ${f:-1} failed"
