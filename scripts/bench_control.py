@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Control-plane scale through the real gRPC API (see docs/benchmarks.md).
+
+Starts kdpu-dataplane on net_null ports (no traffic is needed: the point is
+the API and the table builds), then creates N Services, each with one
+EndpointSlice of E endpoints, one request at a time as a controller would,
+and P NetworkPolicies. Each call returns once the new tables are published
+and an RCU grace period has passed, so the time of a call is the time until
+the data plane uses the change. Prints one JSON line per phase: the apply
+rate and the latency of single updates at the final size.
+"""
+import argparse
+import json
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import kdpu_api  # noqa: E402
+
+NS = "namespaces/default"
+
+
+def start(build, tmp, tag, capacity):
+    conf = f"""
+eal = {{ file_prefix = "{tag}"; lcores = "0@0,1@1"; memory_mb = 1024; }};
+workers = {{ lcores = [ 1 ]; idle_sleep_us = 100; }};
+node = {{ name = "node-a"; vtep_ip = "192.168.100.1/24"; }};
+ports = (
+  {{ name = "pod"; devargs = "net_null0"; role = "vnic"; pci = "0000:3b:00.2"; }},
+  {{ name = "uplink"; devargs = "net_null1"; role = "uplink"; }}
+);
+vpcs = ( {{ name = "default"; vni = 100; gateway_ip = "10.244.1.1"; gateway_mac = "02:6b:64:00:00:01"; }} );
+conntrack = {{ capacity = {capacity}; }};
+api = {{ unix_socket = "{tmp}/api.sock"; max_message_kb = 65536; }};
+"""
+    with open(f"{tmp}/kdpu.conf", "w") as f:
+        f.write(conf)
+    log = open(f"{tmp}/kdpu.log", "w")
+    p = subprocess.Popen([os.path.join(build, "kdpu-dataplane"), "-c", f"{tmp}/kdpu.conf"],
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while time.time() < deadline and not os.path.exists(f"{tmp}/api.sock"):
+        if p.poll() is not None:
+            raise RuntimeError(open(f"{tmp}/kdpu.log").read())
+        time.sleep(0.1)
+    return p
+
+
+def service(pb, i, e):
+    ip = f"10.{96 + i // 65536}.{i // 256 % 256}.{i % 256}"
+    svc = pb.Service(metadata=pb.ObjectMeta(name=f"s{i}", namespace="default"),
+                     spec=pb.ServiceSpec(cluster_ip=ip, ports=[pb.ServicePort(
+                         name="http", port=80, protocol=pb.PROTOCOL_TCP,
+                         target_port=pb.IntOrString(number=8080))]))
+    eps = [pb.Endpoint(addresses=[f"10.{128 + (i * e + k) // 65536}.{(i * e + k) // 256 % 256}."
+                                  f"{(i * e + k) % 256}"], node_name="node-b")
+           for k in range(e)]
+    sl = pb.EndpointSlice(metadata=pb.ObjectMeta(
+        name=f"s{i}-1", namespace="default", labels={"kubernetes.io/service-name": f"s{i}"}),
+        address_type="IPv4", endpoints=eps,
+        ports=[pb.EndpointPort(name="http", protocol=pb.PROTOCOL_TCP, port=8080)])
+    return svc, sl
+
+
+def policy(pb, i):
+    """Isolates the one local pod; admits one /24 more: P policies, P rules in its ACL."""
+    return pb.NetworkPolicy(
+        metadata=pb.ObjectMeta(name=f"p{i}", namespace="default"),
+        spec=pb.NetworkPolicySpec(
+            pod_selector=pb.LabelSelector(match_labels={"role": "web"}),
+            ingress=[pb.NetworkPolicyIngressRule(**{"from": [pb.NetworkPolicyPeer(
+                ip_block=pb.IPBlock(cidr=f"10.{160 + i // 65536}.{i // 256 % 256}.{i % 256}/32"))]})]))
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build-dir", default="build")
+    ap.add_argument("--services", type=int, default=1000)
+    ap.add_argument("--endpoints", type=int, default=10)
+    ap.add_argument("--policies", type=int, default=1000)
+    ap.add_argument("--updates", type=int, default=20)
+    args = ap.parse_args()
+    api = kdpu_api.load()
+    pb = api.pb
+    tmp = tempfile.mkdtemp(prefix="kdpu-cp-")
+    tag = "c" + secrets.token_hex(2)
+    p = start(args.build_dir, tmp, tag, 65536)
+    out = []
+    try:
+        stub = api.stub(kdpu_api.channel(f"{tmp}/api.sock"))
+        stub.CreatePod(pb.CreatePodRequest(parent=NS, pod=pb.Pod(
+            metadata=pb.ObjectMeta(name="web", namespace="default", labels={"role": "web"}),
+            spec=pb.PodSpec(node_name="node-a"), status=pb.PodStatus(pod_ip="10.244.1.10"))))
+        stub.CreateNetdev(pb.CreateNetdevRequest(netdev=pb.Netdev(
+            metadata=pb.ObjectMeta(name="web"), spec=pb.NetdevSpec(
+                pci_address="0000:3b:00.2", vpc="vpcs/default", mac="02:6b:64:01:00:0a",
+                ips=["10.244.1.10"], pod="namespaces/default/pods/web"))))
+        t0 = time.perf_counter()
+        for i in range(args.services):
+            svc, sl = service(pb, i, args.endpoints)
+            stub.CreateService(pb.CreateServiceRequest(parent=NS, service=svc), timeout=600)
+            stub.CreateEndpointSlice(pb.CreateEndpointSliceRequest(parent=NS, endpoint_slice=sl),
+                                     timeout=600)
+        dt = time.perf_counter() - t0
+        lat = []
+        for u in range(args.updates):
+            _, sl = service(pb, u, args.endpoints - (u % 2))
+            sl.name = f"namespaces/default/endpointslices/s{u}-1"
+            lat.append(timed(lambda: stub.UpdateEndpointSlice(
+                pb.UpdateEndpointSliceRequest(endpoint_slice=sl), timeout=600)))
+        out.append({"phase": "services", "count": args.services, "endpoints": args.endpoints,
+                    "seconds": round(dt, 2), "per_second": round(2 * args.services / dt, 1),
+                    "update_ms_median": round(1000 * statistics.median(lat), 2),
+                    "update_ms_max": round(1000 * max(lat), 2)})
+        print(json.dumps(out[-1]), flush=True)
+        t0 = time.perf_counter()
+        for i in range(args.policies):
+            stub.CreateNetworkPolicy(pb.CreateNetworkPolicyRequest(
+                parent=NS, network_policy=policy(pb, i)), timeout=600)
+        dt = time.perf_counter() - t0
+        lat = []
+        for u in range(args.updates):
+            np = policy(pb, u)
+            np.name = f"namespaces/default/networkpolicies/p{u}"
+            getattr(np.spec.ingress[0], "from")[0].ip_block.cidr = f"10.250.0.{u}/32"
+            lat.append(timed(lambda: stub.UpdateNetworkPolicy(
+                pb.UpdateNetworkPolicyRequest(network_policy=np), timeout=600)))
+        out.append({"phase": "policies", "count": args.policies, "seconds": round(dt, 2),
+                    "per_second": round(args.policies / dt, 1),
+                    "update_ms_median": round(1000 * statistics.median(lat), 2),
+                    "update_ms_max": round(1000 * max(lat), 2)})
+        print(json.dumps(out[-1]), flush=True)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        subprocess.run(["rm", "-rf", tmp, f"/var/run/dpdk/{tag}"], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
