@@ -13,6 +13,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "control/config.h"
+#include "control/maglev_cache.h"
 #include "control/translate_service.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/maglev.h"
@@ -24,7 +25,14 @@
 struct kd_svcc {
 	const struct kd_config *cfg;
 	struct kd_ct *ct;
+	struct kd_mcache *mc;		/* Maglev tables of the last build, by endpoint set */
 	uint64_t gen;
+};
+
+/* A slice, by the Service it belongs to: the build's index of the store's slices. */
+struct slice_ref {
+	const char *ns, *svc;
+	const PB(EndpointSlice) *es;
 };
 
 /* Everything one build allocates, released together. */
@@ -40,9 +48,14 @@ kd_svcc_create(const struct kd_config *cfg, struct kd_ct *ct)
 {
 	struct kd_svcc *sc = calloc(1, sizeof(*sc));
 
-	if (sc != NULL) {
-		sc->cfg = cfg;
-		sc->ct = ct;
+	if (sc == NULL)
+		return NULL;
+	sc->cfg = cfg;
+	sc->ct = ct;
+	sc->mc = kd_mcache_create();
+	if (sc->mc == NULL) {
+		free(sc);
+		return NULL;
 	}
 	return sc;
 }
@@ -119,6 +132,8 @@ flush_stale_udp(struct kd_svcc *sc, const struct kd_lb *old, const struct kd_lb 
 void
 kd_svcc_free(struct kd_svcc *sc)
 {
+	if (sc != NULL)
+		kd_mcache_free(sc->mc);
 	free(sc);
 }
 
@@ -199,21 +214,72 @@ is_set(const char *s)
 	return s != NULL && s[0] != '\0';
 }
 
-/* The Service a slice belongs to, by its label. */
-static bool
-slice_of(const PB(EndpointSlice) *es, const PB(Service) *svc)
+/* The Service an IPv4 slice belongs to, by its label; NULL for none. */
+static const char *
+slice_service(const PB(EndpointSlice) *es)
 {
-	const PB(ObjectMeta) *m = es->metadata, *sm = svc->metadata;
+	const PB(ObjectMeta) *m = es->metadata;
 	size_t i;
 
-	if (m == NULL || sm == NULL || strcmp(m->namespace_, sm->namespace_) != 0)
-		return false;
-	if (is_set(es->address_type) && strcmp(es->address_type, "IPv4") != 0)
-		return false;
+	if (m == NULL || (is_set(es->address_type) && strcmp(es->address_type, "IPv4") != 0))
+		return NULL;
 	for (i = 0; i < m->n_labels; i++)
 		if (strcmp(m->labels[i]->key, SERVICE_NAME_LABEL) == 0)
-			return strcmp(m->labels[i]->value, sm->name) == 0;
-	return false;
+			return m->labels[i]->value;
+	return NULL;
+}
+
+static int
+cmp_ref(const void *a, const void *b)
+{
+	const struct slice_ref *x = a, *y = b;
+	int c = strcmp(x->ns, y->ns);
+
+	return c != 0 ? c : strcmp(x->svc, y->svc);
+}
+
+/*
+ * The store's slices sorted by (namespace, Service), once per build, so
+ * that each Service finds its own by binary search instead of a scan.
+ */
+static struct slice_ref *
+index_slices(const struct kd_store *s, size_t *n)
+{
+	const struct kd_store_kind *k = &s->kind[KD_KIND_ENDPOINTSLICE];
+	struct slice_ref *r = malloc((k->n ? k->n : 1) * sizeof(*r));
+	size_t i;
+
+	*n = 0;
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < k->n; i++) {
+		const PB(EndpointSlice) *es = (const PB(EndpointSlice) *)k->obj[i];
+		const char *svc = slice_service(es);
+
+		if (svc != NULL)
+			r[(*n)++] = (struct slice_ref){ .ns = es->metadata->namespace_, .svc = svc,
+							.es = es };
+	}
+	qsort(r, *n, sizeof(*r), cmp_ref);
+	return r;
+}
+
+/* Where svc's slices start in the index. */
+static size_t
+first_slice(const struct slice_ref *idx, size_t n, const PB(Service) *svc)
+{
+	struct slice_ref key = { .ns = svc->metadata->namespace_, .svc = svc->metadata->name };
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_ref(&idx[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* The endpoint port for a Service port in one slice, or 0 if it has none. */
@@ -251,18 +317,18 @@ struct eps {
 
 /* Every endpoint of the Service for port sp, merged over its slices. */
 static int
-gather(struct eps *out, const struct kd_store *s, const PB(Service) *svc,
+gather(struct eps *out, const struct slice_ref *idx, size_t n_idx, const PB(Service) *svc,
        const PB(ServicePort) *sp, const char *node)
 {
-	const struct kd_store_kind *k = &s->kind[KD_KIND_ENDPOINTSLICE];
+	struct slice_ref key = { .ns = svc->metadata->namespace_, .svc = svc->metadata->name };
 	size_t i, j, x;
 
 	out->n = 0;
-	for (i = 0; i < k->n; i++) {
-		const PB(EndpointSlice) *es = (const PB(EndpointSlice) *)k->obj[i];
+	for (i = first_slice(idx, n_idx, svc); i < n_idx && cmp_ref(&idx[i], &key) == 0; i++) {
+		const PB(EndpointSlice) *es = idx[i].es;
 		uint16_t port;
 
-		if (!slice_of(es, svc) || (port = slice_port(es, sp)) == 0)
+		if ((port = slice_port(es, sp)) == 0)
 			continue;
 		for (j = 0; j < es->n_endpoints; j++) {
 			const PB(Endpoint) *ep = es->endpoints[j];
@@ -338,14 +404,34 @@ choose(struct kd_lb_backend *be, size_t n, bool local, uint8_t used, bool *elsew
 	return count;
 }
 
-/* One pool's Maglev table over the endpoints marked used. */
+/* An endpoint's Maglev key, and where it sits in the frontend's be[]. */
+struct keyed {
+	uint64_t key;
+	uint32_t at;
+};
+
 static int
-pool(struct build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be, size_t n, bool local,
-     enum kd_lb_side side, uint32_t m, struct kd_api_err *e, const char *what)
+cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/*
+ * One pool's Maglev table over the endpoints marked used. The table comes
+ * from the cache, indexed by the sorted key set; its entries are mapped
+ * back to positions in be[].
+ */
+static int
+pool(struct kd_svcc *sc, struct build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be,
+     size_t n, bool local, enum kd_lb_side side, uint32_t m, uint64_t gen, struct kd_api_err *e,
+     const char *what)
 {
 	uint8_t used = (uint8_t)(KD_LB_EP_USED << side);
+	struct keyed *kv = NULL;
 	uint64_t *keys = NULL;
-	uint32_t *t32 = NULL, *at = NULL;
+	const uint16_t *t;
 	uint16_t *t16;
 	uint32_t k = 0, i;
 	bool elsewhere;
@@ -356,37 +442,37 @@ pool(struct build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be, size_t n,
 		pl->empty = elsewhere ? KD_LB_DROP : KD_LB_REFUSE;
 		return 0;
 	}
+	kv = malloc(n * sizeof(*kv));
 	keys = malloc(n * sizeof(*keys));
-	at = malloc(n * sizeof(*at));
-	if (keys == NULL || at == NULL)
+	if (kv == NULL || keys == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++)
-		if (be[i].flags & used) {
-			at[k] = i;
-			keys[k++] = (uint64_t)rte_be_to_cpu_32(be[i].ip) << 16 |
-				    rte_be_to_cpu_16(be[i].port);
-		}
+		if (be[i].flags & used)
+			kv[k++] = (struct keyed){ .at = i,
+						  .key = (uint64_t)rte_be_to_cpu_32(be[i].ip) << 16 |
+							 rte_be_to_cpu_16(be[i].port) };
 	if (k >= m) {
+		free(kv);
 		free(keys);
-		free(at);
 		kd_api_fail(e, KD_FAILED_PRECONDITION,
 			    "%s: %u endpoints do not fit services.maglev_table_size %u", what, k, m);
 		return -EINVAL;
 	}
-	t32 = malloc(m * sizeof(*t32));
+	qsort(kv, k, sizeof(*kv), cmp_keyed);
+	for (i = 0; i < k; i++)
+		keys[i] = kv[i].key;
+	t = kd_mcache_get(sc->mc, m, keys, k, gen);
 	t16 = keep(b, malloc(m * sizeof(*t16)));
-	if (t32 == NULL || t16 == NULL || kd_maglev_build(t32, m, keys, k) != 0)
+	if (t == NULL || t16 == NULL)
 		goto nomem;
-	/* Table entries index the used endpoints; map them back to be[]. */
 	for (i = 0; i < m; i++)
-		t16[i] = (uint16_t)at[t32[i]];
+		t16[i] = (uint16_t)kv[t[i]].at;
 	pl->maglev = t16;
 	pl->m = m;
 	ret = 0;
 nomem:
+	free(kv);
 	free(keys);
-	free(at);
-	free(t32);
 	if (ret != 0)
 		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "%s: out of memory", what);
 	return ret;
@@ -511,8 +597,9 @@ disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
 }
 
 static int
-add_service(struct kd_svcc *sc, struct build *b, const struct kd_store *s, const PB(Service) *svc,
-	    uint32_t idx, struct eps *eps, struct kd_api_err *e)
+add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
+	    size_t n_slices, const PB(Service) *svc, uint32_t idx, struct eps *eps,
+	    struct kd_api_err *e)
 {
 	const PB(ServiceSpec) *sp = svc->spec;
 	bool affinity = sp->session_affinity == PB_C(SESSION_AFFINITY__SESSION_AFFINITY_CLIENT_IP);
@@ -532,7 +619,7 @@ add_service(struct kd_svcc *sc, struct build *b, const struct kd_store *s, const
 	for (i = 0; i < sp->n_ports; i++) {
 		const PB(ServicePort) *p = sp->ports[i];
 
-		if (gather(eps, s, svc, p, cfg->node_name) != 0)
+		if (gather(eps, slices, n_slices, svc, p, cfg->node_name) != 0)
 			return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		nv = vips(svc, p, cfg->vtep_ip, v, RTE_DIM(v));
 		for (j = 0; j < nv; j++) {
@@ -568,8 +655,8 @@ add_service(struct kd_svcc *sc, struct build *b, const struct kd_store *s, const
 			 * external addresses for them); underlay clients follow
 			 * externalTrafficPolicy.
 			 */
-			if (pool(b, &fe->pool[KD_LB_IN], be, eps->n, !external && itp_local, KD_LB_IN,
-				 cfg->svc_maglev_m, e, what) != 0)
+			if (pool(sc, b, &fe->pool[KD_LB_IN], be, eps->n, !external && itp_local,
+				 KD_LB_IN, cfg->svc_maglev_m, sc->gen, e, what) != 0)
 				return e->code;
 			if (!external)
 				continue;
@@ -579,8 +666,8 @@ add_service(struct kd_svcc *sc, struct build *b, const struct kd_store *s, const
 				for (x = 0; x < eps->n; x++)
 					if (be[x].flags & KD_LB_EP_USED)
 						be[x].flags |= KD_LB_EP_USED << KD_LB_EXT;
-			} else if (pool(b, &fe->pool[KD_LB_EXT], be, eps->n, true, KD_LB_EXT,
-					cfg->svc_maglev_m, e, what) != 0) {
+			} else if (pool(sc, b, &fe->pool[KD_LB_EXT], be, eps->n, true, KD_LB_EXT,
+					cfg->svc_maglev_m, sc->gen, e, what) != 0) {
 				return e->code;
 			}
 		}
@@ -598,6 +685,8 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 		.socket_id = (int)rte_socket_id(),
 	};
 	struct eps eps = { 0 };
+	struct slice_ref *slices;
+	size_t n_slices;
 	struct kd_lb *lb;
 	struct build *b;
 	char hname[RTE_HASH_NAMESIZE];
@@ -605,9 +694,11 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 
 	lb = calloc(1, sizeof(*lb));
 	b = calloc(1, sizeof(*b));
-	if (lb == NULL || b == NULL) {
+	slices = index_slices(s, &n_slices);
+	if (lb == NULL || b == NULL || slices == NULL) {
 		free(lb);
 		free(b);
+		free(slices);
 		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		return NULL;
 	}
@@ -626,7 +717,8 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 
 		snprintf(lb->svc_name[i], sizeof(lb->svc_name[i]), "%s/%s",
 			 svc->metadata->namespace_, svc->metadata->name);
-		if (svc->spec != NULL && add_service(sc, b, s, svc, i, &eps, e) != KD_OK)
+		if (svc->spec != NULL &&
+		    add_service(sc, b, slices, n_slices, svc, i, &eps, e) != KD_OK)
 			goto fail;
 	}
 	lb->fe = b->fe;
@@ -665,9 +757,13 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 	}
 done:
 	free(eps.v);
+	free(slices);
+	/* Only this build's tables stay cached: the next build is most like it. */
+	kd_mcache_sweep(sc->mc, sc->gen);
 	return lb;
 fail:
 	free(eps.v);
+	free(slices);
 	lb->fe = NULL;
 	kd_svcc_discard(sc, lb);
 	return NULL;
