@@ -565,7 +565,9 @@ ranges(struct build *b, struct kd_lb_frontend *fe, const PB(ServiceSpec) *sp)
 /*
  * Maglev disruption against the frontend's previous build: entries whose
  * endpoint changed, and of those, entries whose old endpoint is still in
- * the pool (moves that consistent hashing should have avoided).
+ * the pool (moves that consistent hashing should have avoided). A frontend
+ * whose endpoints did not change carries its figures over, so they tell of
+ * its own last update, whatever other Services did since.
  */
 static void
 disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
@@ -581,6 +583,13 @@ disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
 	op = &o->pool[KD_LB_IN];
 	if (op->m != np->m || np->m == 0)
 		return;
+	if (o->n_backends == fe->n_backends &&
+	    memcmp(o->be, fe->be, fe->n_backends * sizeof(*fe->be)) == 0) {
+		/* Unchanged by this build: it keeps the figures of its own last change. */
+		fe->moved = o->moved;
+		fe->moved_kept = o->moved_kept;
+		return;
+	}
 	for (i = 0; i < np->m; i++) {
 		const struct kd_lb_backend *a = &o->be[op->maglev[i]], *c = &fe->be[np->maglev[i]];
 

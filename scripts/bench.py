@@ -160,7 +160,9 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
                     p.kill()
                     p.wait()
         self.procs = []
-        subprocess.run(["rm", "-rf", self.tmp], check=False)
+        # The runtime directories of our three EAL instances, by their prefixes.
+        subprocess.run(["rm", "-rf", self.tmp] +
+                       [f"/var/run/dpdk/{self.tag}{s}" for s in "ktg"], check=False)
 
 
 def cycles_per_packet(tel):

@@ -33,8 +33,8 @@ eal = {{ file_prefix = "{tag}"; lcores = "0@0,1@1"; memory_mb = 1024; }};
 workers = {{ lcores = [ 1 ]; idle_sleep_us = 100; }};
 node = {{ name = "node-a"; vtep_ip = "192.168.100.1/24"; }};
 ports = (
-  {{ name = "pod"; devargs = "net_null0"; role = "vnic"; pci = "0000:3b:00.2"; }},
-  {{ name = "uplink"; devargs = "net_null1"; role = "uplink"; }}
+  {{ name = "pod"; devargs = "net_null0,no-rx=1"; role = "vnic"; pci = "0000:3b:00.2"; }},
+  {{ name = "uplink"; devargs = "net_null1,no-rx=1"; role = "uplink"; }}
 );
 vpcs = ( {{ name = "default"; vni = 100; gateway_ip = "10.244.1.1"; gateway_mac = "02:6b:64:00:00:01"; }} );
 conntrack = {{ capacity = {capacity}; }};

@@ -530,6 +530,10 @@ def test_maglev_disruption_one_of_ten_removed(cl, svc):
     # Maglev moves only a few percent (the paper's trade for its even spread).
     assert 0.07 * m < moved - kept < 0.13 * m, f
     assert kept < m / 20, f
+    # Another Service's change leaves these figures to this frontend's own last update.
+    svc(service("ten-other", "10.96.0.43", [http()]), slice_("ten-other", "ten-other-1", ["pa"]))
+    g = frontends(cl, "ten")[0]
+    assert (g.get("maglevMoved", 0), g.get("maglevMovedKept", 0)) == (moved, kept), g
     print(f"maglev: 1 of 10 endpoints removed moved {moved} of {m} entries "
           f"({100.0 * moved / m:.2f}%), {f.get('maglevMovedKept', 0)} needlessly")
 
