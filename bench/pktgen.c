@@ -10,7 +10,7 @@
  *       [--flows N] [--size BYTES] [--seconds S] [--warmup S] [--dport N]
  *       [--src-mac MAC] [--dst-mac MAC] [--src-ip IP] [--dst-ip IP]
  *       [--vni N] [--outer-src IP] [--outer-dst IP] [--inner-dst-mac MAC]
- *       [--arp-ip IP] [--arp-mac MAC]
+ *       [--arp-ip IP] [--arp-mac MAC] [--rate PPS] [--rx-queues N]
  *
  * pod: Ethernet/IPv4/UDP from --src-ip to --dst-ip, as a pod sends it.
  * vxlan: the same packet inside VXLAN (VNI --vni) from --outer-src to
@@ -18,8 +18,16 @@
  * Flow f of --flows uses source port 10000 + f % 50000; beyond 50000 flows
  * the next field varies too, f / 50000 added to the inner source address
  * (vxlan: remote pods of a /16) or to the destination port (pod: its source
- * address is checked). Prints one JSON object: packets sent and received,
- * and the rates over the measured interval (after --warmup).
+ * address is checked). --rate paces transmission to PPS packets per second
+ * (0, the default: as fast as the port takes them); a generator that fell
+ * behind does not catch up in one burst. Prints one JSON object: packets
+ * sent and received in all (after a drain), and the rates over the measured
+ * interval (after --warmup).
+ *
+ * --rx-queues N opens N receive queues on each port (one transmit queue) and
+ * polls them all: a memif server that transmits on several queues, as
+ * OVS-DPDK's PMD thread does on the one after its main thread's, needs as
+ * many rings on the client side or its packets go nowhere.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -48,7 +56,7 @@
 static volatile bool quit;
 
 struct gen {
-	uint16_t tx, rx;
+	uint16_t tx, rx, nb_rxq;
 	bool vxlan;
 	uint32_t flows, size;
 	double seconds, warmup;
@@ -56,6 +64,7 @@ struct gen {
 	rte_be32_t src_ip, dst_ip, outer_src, outer_dst, arp_ip;
 	uint32_t vni;
 	uint16_t dport;
+	double rate;
 	uint8_t tmpl[MAX_FRAME];
 	uint16_t tmpl_len, sport_off, udp_csum_off, ip_off;
 	struct rte_mempool *mp;
@@ -190,15 +199,17 @@ static void
 poll_rx(struct gen *g, bool counting)
 {
 	struct rte_mbuf *m[BURST];
-	uint16_t n, i;
+	uint16_t n, i, q;
 
-	n = rte_eth_rx_burst(g->rx, 0, m, BURST);
-	for (i = 0; i < n; i++)
-		rx_one(g, g->rx, m[i], counting);
-	if (g->tx != g->rx) {
-		n = rte_eth_rx_burst(g->tx, 0, m, BURST);
+	for (q = 0; q < g->nb_rxq; q++) {
+		n = rte_eth_rx_burst(g->rx, q, m, BURST);
 		for (i = 0; i < n; i++)
-			rx_one(g, g->tx, m[i], false);
+			rx_one(g, g->rx, m[i], counting);
+		if (g->tx != g->rx) {
+			n = rte_eth_rx_burst(g->tx, q, m, BURST);
+			for (i = 0; i < n; i++)
+				rx_one(g, g->tx, m[i], false);
+		}
 	}
 }
 
@@ -224,7 +235,8 @@ static int
 run(struct gen *g)
 {
 	uint64_t hz = rte_get_tsc_hz(), start = rte_rdtsc(), t_measure, t_end;
-	uint64_t sent0 = 0, rcvd0 = 0, flow = 0;
+	uint64_t sent0 = 0, rcvd0 = 0, flow = 0, next_tx = start;
+	uint64_t gap = g->rate > 0 ? (uint64_t)(BURST * (double)hz / g->rate) : 0;
 	struct rte_mbuf *m[BURST];
 	bool measuring = false;
 
@@ -241,6 +253,14 @@ run(struct gen *g)
 		}
 		if (now >= t_end)
 			break;
+		if (gap != 0) {
+			if (now < next_tx) {
+				poll_rx(g, true);
+				continue;
+			}
+			/* Descheduled for a while: resume the pace, not a backlog. */
+			next_tx = now - next_tx > hz / 1000 ? now + gap : next_tx + gap;
+		}
 		if (rte_pktmbuf_alloc_bulk(g->mp, m, BURST) == 0) {
 			for (i = 0; i < BURST; i++) {
 				uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
@@ -281,16 +301,20 @@ run(struct gen *g)
 }
 
 static int
-port_up(uint16_t port, struct rte_mempool *mp)
+port_up(uint16_t port, uint16_t nb_rxq, struct rte_mempool *mp)
 {
 	struct rte_eth_conf conf;
 	uint64_t deadline;
 	struct rte_eth_link link;
+	uint16_t q;
 
 	memset(&conf, 0, sizeof(conf));
-	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), NULL, mp) != 0 ||
-	    rte_eth_tx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), NULL) != 0 ||
+	if (rte_eth_dev_configure(port, nb_rxq, 1, &conf) != 0)
+		return -1;
+	for (q = 0; q < nb_rxq; q++)
+		if (rte_eth_rx_queue_setup(port, q, 1024, rte_eth_dev_socket_id(port), NULL, mp) != 0)
+			return -1;
+	if (rte_eth_tx_queue_setup(port, 0, 1024, rte_eth_dev_socket_id(port), NULL) != 0 ||
 	    rte_eth_dev_start(port) != 0)
 		return -1;
 	/* memif links come up when the peer connects. */
@@ -318,6 +342,7 @@ main(int argc, char **argv)
 		{ "outer-src", required_argument, NULL, 6 }, { "outer-dst", required_argument, NULL, 7 },
 		{ "inner-dst-mac", required_argument, NULL, 8 }, { "arp-ip", required_argument, NULL, 9 },
 		{ "arp-mac", required_argument, NULL, 10 }, { "dport", required_argument, NULL, 11 },
+		{ "rate", required_argument, NULL, 12 }, { "rx-queues", required_argument, NULL, 13 },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct gen g;
@@ -336,6 +361,7 @@ main(int argc, char **argv)
 	g.warmup = 1;
 	g.vni = 100;
 	g.dport = 5001;
+	g.nb_rxq = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't': g.tx = (uint16_t)atoi(optarg); break;
@@ -356,11 +382,13 @@ main(int argc, char **argv)
 		case 9: bad |= parse_ip(optarg, &g.arp_ip); break;
 		case 10: bad |= parse_mac(optarg, &g.arp_mac); break;
 		case 11: g.dport = (uint16_t)atoi(optarg); break;
+		case 12: g.rate = atof(optarg); break;
+		case 13: g.nb_rxq = (uint16_t)atoi(optarg); break;
 		default: bad = 1; break;
 		}
 	}
 	if (bad || g.flows == 0 || g.flows > (1u << 24) || g.dport == 0 || g.size < 60 || g.size > 1400 ||
-	    g.seconds <= 0 || !rte_eth_dev_is_valid_port(g.tx) || !rte_eth_dev_is_valid_port(g.rx)) {
+	    g.seconds <= 0 || g.rate < 0 || g.nb_rxq == 0 || g.nb_rxq > 8 || !rte_eth_dev_is_valid_port(g.tx) || !rte_eth_dev_is_valid_port(g.rx)) {
 		fprintf(stderr, "kdpu-pktgen: bad arguments (see the comment at the top of pktgen.c)\n");
 		return 2;
 	}
@@ -368,7 +396,8 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	g.mp = rte_pktmbuf_pool_create("pktgen", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 				       (int)rte_socket_id());
-	if (g.mp == NULL || port_up(g.tx, g.mp) != 0 || (g.rx != g.tx && port_up(g.rx, g.mp) != 0))
+	if (g.mp == NULL || port_up(g.tx, g.nb_rxq, g.mp) != 0 ||
+	    (g.rx != g.tx && port_up(g.rx, g.nb_rxq, g.mp) != 0))
 		return 1;
 	build_template(&g);
 	run(&g);

@@ -21,6 +21,28 @@
 #define DATA_IDX(d) ((uint32_t)((uintptr_t)(d) >> 1))
 #define DATA_DIR(d) ((uint8_t)((uintptr_t)(d) & 1))
 
+/*
+ * The table's hash, inline: rte_hash_crc over the 16-byte key with seed 0, as
+ * the table was created with, without an indirect call and a generic loop
+ * per key. Lookups and inserts pass it in; both must agree with hash_func.
+ */
+static __rte_always_inline hash_sig_t
+key_hash(const struct kd_ct_key *k)
+{
+	uint64_t a, b;
+
+	RTE_BUILD_BUG_ON(sizeof(*k) != 16);
+	memcpy(&a, k, 8);
+	memcpy(&b, (const uint8_t *)k + 8, 8);
+	return rte_hash_crc_8byte(b, rte_hash_crc_8byte(a, 0));
+}
+
+hash_sig_t
+kd_ct_key_hash(const struct kd_ct_key *k)
+{
+	return key_hash(k);
+}
+
 /* A deleted record waiting out its grace period: its key slots and its index. */
 struct dead {
 	uint32_t idx;
@@ -159,14 +181,17 @@ kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, unsign
 		   uint32_t *idx, uint8_t *dir)
 {
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	hash_sig_t sig[RTE_HASH_LOOKUP_BULK_MAX];
 	uint64_t hits = 0;
 	unsigned int i, done = 0;
 
 	while (done < n) {
 		unsigned int k = RTE_MIN(n - done, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
 
-		rte_hash_lookup_bulk_data(ct->hash, (const void **)(uintptr_t)&keys[done], k, &hits,
-					  data);
+		for (i = 0; i < k; i++)
+			sig[i] = key_hash(keys[done + i]);
+		rte_hash_lookup_with_hash_bulk_data(ct->hash, (const void **)(uintptr_t)&keys[done],
+						    sig, k, &hits, data);
 		for (i = 0; i < k; i++) {
 			if (hits & (1ULL << i)) {
 				idx[done + i] = DATA_IDX(data[i]);
@@ -203,6 +228,7 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 {
 	struct kd_ct_key rev;
 	struct kd_ct_conn *c;
+	hash_sig_t hk, hr;
 	uint8_t flags = KD_CT_F_USED;
 	int32_t pos;
 	void *slot;
@@ -214,15 +240,17 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 		reply = &rev;
 	else if (memcmp(reply, &rev, sizeof(rev)) != 0)
 		flags |= KD_CT_F_NAT;
+	hk = key_hash(key);
+	hr = key_hash(reply);
 	rte_spinlock_lock(&ct->wlock);
 	/* Single writer from here: check-then-add cannot race another insert. */
-	if (rte_hash_lookup_data(ct->hash, key, &slot) >= 0) {
+	if (rte_hash_lookup_with_hash_data(ct->hash, key, hk, &slot) >= 0) {
 		*found = DATA_IDX(slot);
 		*found_dir = DATA_DIR(slot);
 		ret = -EEXIST;
 		goto out;
 	}
-	if (rte_hash_lookup(ct->hash, reply) >= 0) {
+	if (rte_hash_lookup_with_hash(ct->hash, reply, hr) >= 0) {
 		*found = UINT32_MAX;	/* the reply tuple belongs to another connection */
 		ret = -EEXIST;
 		goto out;
@@ -248,16 +276,16 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 	memset(&c->tcp, 0, sizeof(c->tcp));
 	__atomic_store_n(&c->expires, now, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->flags, flags, __ATOMIC_RELEASE);
-	ret = rte_hash_add_key_data(ct->hash, key, DATA(idx, KD_CT_ORIG));
+	ret = rte_hash_add_key_with_hash_data(ct->hash, key, hk, DATA(idx, KD_CT_ORIG));
 	if (ret == 0) {
-		ret = rte_hash_add_key_data(ct->hash, reply, DATA(idx, KD_CT_REPLY));
+		ret = rte_hash_add_key_with_hash_data(ct->hash, reply, hr, DATA(idx, KD_CT_REPLY));
 		if (ret == 0) {
 			ct->n_live++;
 			ret = (int)idx;
 			goto out;
 		}
 		/* Readers may hold the original key already: it waits out a grace period. */
-		pos = rte_hash_del_key(ct->hash, key);
+		pos = rte_hash_del_key_with_hash(ct->hash, key, hk);
 		__atomic_store_n(&c->flags, flags | KD_CT_F_DEAD, __ATOMIC_RELEASE);
 		rte_rcu_qsbr_dq_enqueue(ct->dq, &(struct dead){ idx, { pos, -1 } });
 		ct->n_dead++;
@@ -277,8 +305,10 @@ delete_locked(struct kd_ct *ct, uint32_t idx)
 
 	if (__atomic_fetch_or(&c->flags, KD_CT_F_DEAD, __ATOMIC_ACQ_REL) & KD_CT_F_DEAD)
 		return;
-	d.pos[0] = rte_hash_del_key(ct->hash, &c->key[KD_CT_ORIG]);
-	d.pos[1] = rte_hash_del_key(ct->hash, &c->key[KD_CT_REPLY]);
+	d.pos[0] = rte_hash_del_key_with_hash(ct->hash, &c->key[KD_CT_ORIG],
+					     key_hash(&c->key[KD_CT_ORIG]));
+	d.pos[1] = rte_hash_del_key_with_hash(ct->hash, &c->key[KD_CT_REPLY],
+					     key_hash(&c->key[KD_CT_REPLY]));
 	/* Sized for every record, so the queue cannot be full. */
 	rte_rcu_qsbr_dq_enqueue(ct->dq, &d);
 	ct->n_live--;

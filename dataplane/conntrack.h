@@ -16,8 +16,9 @@
  * state moves under a per-record try-lock, and a packet that finds it taken
  * passes on the state it read (it never waits).
  *
- * Aging never stalls a worker: each worker scans a small slice of the record
- * array once per loop and deletes expired keys. A deleted record and its key
+ * Aging never stalls a worker: each worker sweeps its part of the record
+ * array in small slices, paced to once a second, and deletes expired keys; a
+ * lookup that finds an expired record treats it as gone. A deleted record and its key
  * slots go to an RCU defer queue and are reused only after every worker has
  * reported quiescent, so a lookup in flight never sees a reused record.
  */
@@ -176,6 +177,9 @@ kd_ct_key_reverse(struct kd_ct_key *r, const struct kd_ct_key *k)
 	r->pad = 0;
 	r->zone = k->zone;
 }
+
+/** The hash the table files key under (for tests: it must equal rte_hash_crc's). */
+uint32_t kd_ct_key_hash(const struct kd_ct_key *k);
 
 /**
  * Look up n keys at once. For each hit, idx[i] is the record index and

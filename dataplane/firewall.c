@@ -3,6 +3,7 @@
 #include <rte_hash_crc.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_prefetch.h>
 #include <rte_tcp.h>
 
 #include "dataplane/arp.h"
@@ -16,6 +17,13 @@
 struct kd_policy *kd_policy_live;
 
 #define AGE_SLICE 64
+/*
+ * Each worker sweeps its aging range once a second, AGE_SLICE records at a
+ * time, rather than a slice every loop: a loaded worker used to read two
+ * records per packet for it. Lookups check expiry themselves, so the pace
+ * delays only the freeing of room; a table over 3/4 full is swept every loop.
+ */
+#define AGE_SWEEP_S 1
 #define NAT_PORT_MIN 1024	/* source ports a clash may move to: never privileged ones */
 #define NAT_PORT_TRIES 16
 #define MASQ_PORT_TRIES 64	/* then the range counts as exhausted for this connection */
@@ -238,16 +246,23 @@ static __rte_always_inline void
 account(struct kd_ct *ct, struct kd_ct_conn *c, uint8_t dir, const struct rte_mbuf *m,
 	uint64_t now)
 {
-	__atomic_fetch_add(&c->pkts[dir], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&c->bytes[dir], rte_pktmbuf_pkt_len(m), __ATOMIC_RELAXED);
+	/*
+	 * One direction of a connection arrives on one queue, so each counter has
+	 * one writer: a plain relaxed add, not a locked one per packet (a rare
+	 * race between two queues may lose a count, never corrupt one).
+	 */
+	__atomic_store_n(&c->pkts[dir], __atomic_load_n(&c->pkts[dir], __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&c->bytes[dir], __atomic_load_n(&c->bytes[dir], __ATOMIC_RELAXED) +
+			 rte_pktmbuf_pkt_len(m), __ATOMIC_RELAXED);
 	if (dir == KD_CT_REPLY && !(c->flags & KD_CT_F_REPLIED))
 		__atomic_fetch_or(&c->flags, KD_CT_F_REPLIED, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->expires, now + kd_ct_timeout(ct, c), __ATOMIC_RELAXED);
 }
 
-static enum kd_drop_reason established(struct kd_worker *w, const struct kd_policy *pol,
-					struct kd_fw_pkt *p, uint32_t idx, uint8_t dir, uint64_t now,
-					bool *reopen);
+static __rte_always_inline enum kd_drop_reason
+established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p, uint32_t idx,
+	    uint8_t dir, uint64_t now, bool *reopen);
 
 /*
  * The translated tuple's reply is taken by another connection: the same
@@ -403,8 +418,34 @@ admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 	return KD_PARSE_OK;
 }
 
+/* Judged again as if new, in its original direction, once per policy change. */
+static __rte_noinline bool
+rejudge(struct kd_worker *w, const struct kd_policy *pol, const struct kd_fw_pkt *p,
+	struct kd_ct_conn *c, uint32_t idx, uint8_t dir, uint32_t pgen)
+{
+	struct kd_fw_pkt orig = *p;
+	struct kd_ct_key pk, x;
+	enum kd_drop_reason why;
+	uint32_t verdict;
+
+	if (dir == KD_CT_REPLY) {
+		orig.src_port = p->dst_port;
+		orig.dst_port = p->src_port;
+	}
+	kd_ct_key_reverse(&x, &c->key[KD_CT_REPLY]);
+	policy_tuple(&pk, &c->key[KD_CT_ORIG], &x);
+	verdict = policy_verdict(w->st, pol, &orig, &pk, &why);
+	if (verdict == KD_POL_DENY) {
+		kd_ct_delete(w->ct, idx);
+		return false;
+	}
+	c->policy = verdict == KD_POL_OPEN ? 0 : verdict;
+	c->pgen = pgen;
+	return true;
+}
+
 /* A known connection: re-judge after a policy change, track TCP, count. */
-static enum kd_drop_reason
+static __rte_always_inline enum kd_drop_reason
 established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *p,
 	    uint32_t idx, uint8_t dir, uint64_t now, bool *reopen)
 {
@@ -412,27 +453,8 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 	struct kd_ct_conn *c = &ct->conn[idx];
 	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
 
-	if (unlikely(c->pgen != pgen)) {
-		/* Judged again as if new, in its original direction, once per change. */
-		struct kd_fw_pkt orig = *p;
-		struct kd_ct_key pk, x;
-		enum kd_drop_reason why;
-		uint32_t verdict;
-
-		if (dir == KD_CT_REPLY) {
-			orig.src_port = p->dst_port;
-			orig.dst_port = p->src_port;
-		}
-		kd_ct_key_reverse(&x, &c->key[KD_CT_REPLY]);
-		policy_tuple(&pk, &c->key[KD_CT_ORIG], &x);
-		verdict = policy_verdict(w->st, pol, &orig, &pk, &why);
-		if (verdict == KD_POL_DENY) {
-			kd_ct_delete(ct, idx);
-			return KD_DROP_POLICY_CUT;
-		}
-		c->policy = verdict == KD_POL_OPEN ? 0 : verdict;
-		c->pgen = pgen;
-	}
+	if (unlikely(c->pgen != pgen) && !rejudge(w, pol, p, c, idx, dir, pgen))
+		return KD_DROP_POLICY_CUT;
 	if (c->proto == IPPROTO_TCP) {
 		struct kd_tcp_seg s;
 		enum kd_tcp_verdict v = KD_TCP_OK;
@@ -571,12 +593,27 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 		p[i].hop = KD_CT_NO_HOP;
 	}
 	kd_ct_lookup_burst(ct, kp, n, idx, dir);
+	/* Both lines of every record found, before the first is read: a miss each at scale. */
+	for (i = 0; i < n; i++)
+		if (idx[i] != UINT32_MAX) {
+			rte_prefetch0(&ct->conn[idx[i]]);
+			rte_prefetch0((const uint8_t *)&ct->conn[idx[i]] + RTE_CACHE_LINE_SIZE);
+		}
 	for (i = 0; i < n; i++) {
 		const struct kd_ct_conn *c = idx[i] != UINT32_MAX ? &ct->conn[idx[i]] : NULL;
 
+		bool live = c != NULL && !(__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD);
+
 		p[i].idx = idx[i];
 		p[i].dir = dir[i];
-		if (c != NULL && !(__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD)) {
+		if (live && unlikely((int64_t)(now - __atomic_load_n(&c->expires, __ATOMIC_RELAXED)) >
+				     0)) {
+			/* Past its timeout, not swept yet: gone, as nf_ct_is_expired() says. */
+			kd_ct_delete(ct, idx[i]);
+			w->st->event[KD_EV_CT_EXPIRED]++;
+			live = false;
+		}
+		if (live) {
 			enum kd_drop_reason r;
 			bool reopen = false;
 
@@ -689,6 +726,14 @@ kd_fw_age(struct kd_worker *w, uint64_t now)
 
 	if (w->ct == NULL)
 		return;
+	if ((int64_t)(now - w->age_next) < 0 && kd_ct_count(w->ct) < w->ct->capacity / 4 * 3)
+		return;
+	if (unlikely(w->age_gap == 0)) {
+		uint32_t range = w->ct_hi > w->ct_lo ? w->ct_hi - w->ct_lo : 1;
+
+		w->age_gap = RTE_MAX(1u, w->ct->hz * AGE_SWEEP_S * AGE_SLICE / range);
+	}
+	w->age_next = now + w->age_gap;
 	n = kd_ct_age(w->ct, &w->ct_cursor, w->ct_lo, w->ct_hi, AGE_SLICE, now);
 	w->st->event[KD_EV_CT_EXPIRED] += n;
 }

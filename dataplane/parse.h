@@ -38,6 +38,32 @@ struct kd_pkt_meta {
 	uint8_t is_frag;	/* MF set or non-zero offset */
 };
 
+/**
+ * True when an IPv4 header of ihl bytes sums to 0xffff (RFC 1071). Summed 32
+ * bits at a time into 64, as Linux's ip_fast_csum does: a fifth of the work
+ * of a 16-bit loop, and the one's complement sum does not care about order.
+ */
+static __rte_always_inline bool
+kd_ipv4_hdr_csum_ok(const struct rte_ipv4_hdr *ip, uint16_t ihl)
+{
+	const uint8_t *b = (const uint8_t *)ip;
+	uint64_t sum = 0;
+	uint32_t w[5];
+	uint16_t off;
+
+	memcpy(w, b, sizeof(w));
+	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	for (off = sizeof(w); unlikely(off < ihl); off += 4) {
+		memcpy(&w[0], b + off, 4);
+		sum += w[0];
+	}
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	return sum == 0xffffu;
+}
+
 /** Ethernet, then one optional 802.1Q tag. Fills l2_off, l3_off, ether_type, vlan_tci. */
 static __rte_always_inline enum kd_drop_reason
 kd_parse_l2(const struct rte_mbuf *m, uint16_t off, struct kd_pkt_meta *pm)
@@ -93,7 +119,7 @@ kd_parse_ipv4(const struct rte_mbuf *m, struct kd_pkt_meta *pm, bool verify_csum
 	tot = rte_be_to_cpu_16(ip->total_length);
 	if (unlikely(tot < ihl || (uint32_t)pm->l3_off + tot > rte_pktmbuf_pkt_len(m)))
 		return KD_DROP_PARSE_IP_LEN;
-	if (verify_csum && unlikely(rte_raw_cksum(ip, ihl) != 0xffff))
+	if (verify_csum && unlikely(!kd_ipv4_hdr_csum_ok(ip, ihl)))
 		return KD_DROP_PARSE_IP_CSUM;
 	pm->l4_off = (uint16_t)(pm->l3_off + ihl);
 	pm->l4_proto = ip->next_proto_id;

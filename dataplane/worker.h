@@ -40,6 +40,7 @@ struct kd_worker {
 	struct rte_ring *ctl_tx;	/* worker 0 only */
 	struct kd_ct *ct;		/* shared connection table */
 	uint32_t ct_lo, ct_hi, ct_cursor;	/* this worker's aging range */
+	uint64_t age_next, age_gap;	/* TSC of the next aging slice, and between two */
 	uint16_t n_dirty;
 	uint16_t dirty[RTE_MAX_ETHPORTS];
 	uint16_t n_drop;

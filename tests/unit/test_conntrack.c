@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
@@ -94,6 +95,24 @@ quiesce(struct kd_ct *ct)
 {
 	rte_rcu_qsbr_quiescent(qsbr, 0);
 	kd_ct_reclaim(ct);
+}
+
+/* Lookups and inserts hash inline; rte_hash itself hashes with rte_hash_crc: they must agree. */
+static void
+test_inline_hash_is_the_tables(void **state)
+{
+	struct kd_ct_key k;
+	uint32_t seed = 3;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 100000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		k = (struct kd_ct_key){ .ip = { seed, seed * 31u }, .port = { (uint16_t)seed,
+			(uint16_t)(seed >> 16) }, .proto = (uint8_t)(seed >> 8),
+			.zone = (uint16_t)(seed >> 20) };
+		assert_int_equal(kd_ct_key_hash(&k), rte_hash_crc(&k, sizeof(k), 0));
+	}
 }
 
 static void
@@ -325,6 +344,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_inline_hash_is_the_tables),
 		cmocka_unit_test(test_both_directions_one_record),
 		cmocka_unit_test(test_zone_is_part_of_the_key),
 		cmocka_unit_test(test_nat_reply_key),
