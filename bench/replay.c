@@ -4,13 +4,15 @@
  * packet stages, without ports, for instruction counts that do not depend
  * on the machine's mood:
  *
- *   valgrind --tool=callgrind --toggle-collect=replay kdpu-replay a|b|c PACKETS FLOWS
+ *   valgrind --tool=callgrind --toggle-collect=replay kdpu-replay a|b|c|d PACKETS FLOWS
  *
  * It builds the tables the memif benchmark's daemon has (one vNIC, one
  * remote node behind the uplink, a connection table, and for (c) one
  * Service frontend), then feeds PACKETS packets in bursts of 32, cycling
  * the UDP source port over FLOWS flows, to the vNIC stage (a) or the uplink
  * stage (b, c), as a worker loop would, and frees what the stages queued.
+ * (d) is (b) where every packet opens a new connection (FLOWS is ignored):
+ * its inner source address and port never repeat within a run.
  * replay() holds the packet path only; callgrind counts it alone, so its
  * instructions over PACKETS are the cost per packet. Prints one JSON line.
  */
@@ -50,6 +52,7 @@ static struct kd_stats st;
 static struct kd_worker w;
 static uint8_t tmpl[256];
 static uint16_t tmpl_len, sport_off;
+static uint64_t next_new;	/* (d): the next never-seen flow */
 
 /* Ethernet/IPv4/UDP of INNER_LEN bytes at p, as kdpu-pktgen sends it. */
 static uint16_t
@@ -180,6 +183,17 @@ replay(struct rte_mempool *mp, char scenario, uint64_t packets, uint32_t flows)
 			rte_be16_t sport = rte_cpu_to_be_16((uint16_t)(10000 + flow));
 
 			memcpy(d, tmpl, tmpl_len);
+			if (scenario == 'd') {
+				struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + sport_off -
+										  sizeof(*ip));
+				uint64_t f = next_new++;
+
+				sport = rte_cpu_to_be_16((uint16_t)(10000 + f % 50000));
+				ip->src_addr = rte_cpu_to_be_32(rte_be_to_cpu_32(ip->src_addr) +
+								(uint32_t)(f / 50000));
+				ip->hdr_checksum = 0;
+				ip->hdr_checksum = rte_ipv4_cksum(ip);
+			}
 			memcpy(d + sport_off, &sport, 2);
 			m[i]->port = scenario == 'a' ? VNIC : UPLINK;
 			if (++flow == flows)
@@ -219,8 +233,8 @@ main(int argc, char **argv)
 	int i;
 	char scenario;
 
-	if (argc != 4 || strlen(argv[1]) != 1 || strchr("abc", argv[1][0]) == NULL) {
-		fprintf(stderr, "usage: kdpu-replay a|b|c PACKETS FLOWS\n");
+	if (argc != 4 || strlen(argv[1]) != 1 || strchr("abcd", argv[1][0]) == NULL) {
+		fprintf(stderr, "usage: kdpu-replay a|b|c|d PACKETS FLOWS\n");
 		return 2;
 	}
 	scenario = argv[1][0];
@@ -238,7 +252,8 @@ main(int argc, char **argv)
 	if (mp == NULL || kd_tables_init(1) != 0 || kd_arp_init() != 0 || tables(scenario) != 0)
 		return 1;
 	w.st = &st;
-	w.ct = kd_ct_create("replay_ct", RTE_MAX(1024u, flows * 2), &tmo, kd_tables_qsbr());
+	w.ct = kd_ct_create("replay_ct", scenario == 'd' ? (uint32_t)RTE_MIN(packets * 2, 1u << 22) :
+					  RTE_MAX(1024u, flows * 2), &tmo, kd_tables_qsbr());
 	if (w.ct == NULL)
 		return 1;
 	w.ct_hi = w.ct->capacity;
