@@ -44,6 +44,9 @@
 #define DEFAULT_CONFIG "/etc/kdpu/kdpu.conf"
 #define CTL_TICK_MS 100
 #define ARP_RETRY_MS 1000
+/* An unresolved next hop is asked again sooner, backing off to ARP_RETRY_MS:
+ * the first request may go out before the link or the neighbour is up. */
+#define ARP_FIRST_RETRY_MS 50
 
 static volatile sig_atomic_t quit_signal;
 
@@ -56,6 +59,7 @@ struct daemon {
 	struct kd_stats *stats;
 	struct kd_worker *workers;
 	uint64_t arp_sent_tsc[KD_ARP_MAX_NEIGH];
+	uint8_t arp_tries[KD_ARP_MAX_NEIGH];	/* requests since the entry was last valid */
 	struct kd_api api;
 	struct kd_translate tr;
 	struct kd_grpc_server *grpc;
@@ -344,12 +348,12 @@ start_api(struct daemon *d)
 	return 0;
 }
 
-/* Ask for unresolved next hops every second and refresh known ones periodically. */
+/* Ask for unresolved next hops (soon, then every second) and refresh known ones periodically. */
 static void
 neigh_tick(struct daemon *d, const struct kd_tables *t)
 {
 	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
-	uint64_t retry = hz * ARP_RETRY_MS / 1000, refresh = hz * d->cfg.arp_refresh_s;
+	uint64_t refresh = hz * d->cfg.arp_refresh_s;
 	uint32_t i, n = __atomic_load_n(&kd_arp_neigh->n, __ATOMIC_ACQUIRE);
 
 	if (t->uplink_port == RTE_MAX_ETHPORTS)
@@ -358,8 +362,13 @@ neigh_tick(struct daemon *d, const struct kd_tables *t)
 		const struct kd_neigh *e = &kd_arp_neigh->e[i];
 		bool valid = __atomic_load_n(&e->mac, __ATOMIC_RELAXED) & KD_ARP_MAC_VALID;
 		uint64_t seen = __atomic_load_n(&e->learned_tsc, __ATOMIC_RELAXED);
+		uint64_t retry = hz * ARP_RETRY_MS / 1000;
 		struct rte_mbuf *m;
 
+		if (valid)
+			d->arp_tries[i] = 0;
+		else if (d->arp_tries[i] < 8)
+			retry = RTE_MIN(retry, hz * (ARP_FIRST_RETRY_MS << d->arp_tries[i]) / 1000);
 		if (__atomic_load_n(&e->ip, __ATOMIC_ACQUIRE) == 0 ||
 		    now - d->arp_sent_tsc[i] < retry || (valid && now - seen < refresh))
 			continue;	/* reserved by a worker, IP not yet written; or fresh */
@@ -369,6 +378,8 @@ neigh_tick(struct daemon *d, const struct kd_tables *t)
 		if (rte_ring_enqueue(d->ctl_tx, m) != 0)
 			rte_pktmbuf_free(m);
 		d->arp_sent_tsc[i] = now;
+		if (!valid && d->arp_tries[i] < UINT8_MAX)
+			d->arp_tries[i]++;
 	}
 }
 
