@@ -60,6 +60,7 @@ struct daemon {
 	struct kd_worker *workers;
 	uint64_t arp_sent_tsc[KD_ARP_MAX_NEIGH];
 	uint8_t arp_tries[KD_ARP_MAX_NEIGH];	/* requests since the entry was last valid */
+	bool uplink_up;
 	struct kd_api api;
 	struct kd_translate tr;
 	struct kd_grpc_server *grpc;
@@ -356,8 +357,19 @@ neigh_tick(struct daemon *d, const struct kd_tables *t)
 	uint64_t refresh = hz * d->cfg.arp_refresh_s;
 	uint32_t i, n = __atomic_load_n(&kd_arp_neigh->n, __ATOMIC_ACQUIRE);
 
+	struct rte_eth_link link;
+
 	if (t->uplink_port == RTE_MAX_ETHPORTS)
 		return;
+	/* The link came up: what was asked into the void is asked again now. */
+	if (rte_eth_link_get_nowait(t->uplink_port, &link) == 0 &&
+	    (bool)link.link_status != d->uplink_up) {
+		d->uplink_up = link.link_status;
+		if (d->uplink_up) {
+			memset(d->arp_tries, 0, sizeof(d->arp_tries));
+			memset(d->arp_sent_tsc, 0, sizeof(d->arp_sent_tsc));
+		}
+	}
 	for (i = 0; i < n; i++) {
 		const struct kd_neigh *e = &kd_arp_neigh->e[i];
 		bool valid = __atomic_load_n(&e->mac, __ATOMIC_RELAXED) & KD_ARP_MAC_VALID;
