@@ -7,6 +7,11 @@ same two links. Runs alternate baseline and kdpu (the VMs' cores drift between
 fast and slow periods, so only ratios measured side by side mean anything),
 and kdpu's own busy cycles per packet are read from /kdpu/workers.
 
+--peer ovs adds OVS-DPDK (Debian's openvswitch-switch-dpdk) as a third device
+under test in scenarios a to c, on the same links, with its conntrack, NAT and
+VXLAN configured by OpenFlow (scripts/ovs_peer.py sets it up); its cycles per
+packet come from dpif-netdev/pmd-stats-show.
+
 Scenarios:
   a  pod -> vNIC -> VXLAN encap -> uplink
   b  VXLAN on the uplink -> decap -> vNIC
@@ -17,7 +22,7 @@ Scenarios:
 --smoke runs each scenario once, briefly, and only checks that packets came
 back: the harness works (no threshold on any figure).
 
---callgrind N also counts instructions per packet of scenarios a to c with
+--callgrind N also counts instructions per packet of scenarios a to d with
 valgrind's callgrind on kdpu-replay, a fixed replay through the same stages
 without ports: two replays of different lengths, the difference over the
 difference in packets, so setup and warm-up cancel out. Only the stages are
@@ -25,6 +30,7 @@ counted (kd_fwd_vnic_burst, kd_vxlan_uplink_burst, kd_fw_age), not the replay's
 own mbuf handling. The count is the same on every run of the same binary.
 """
 import argparse
+import glob
 import json
 import math
 import os
@@ -38,6 +44,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kdpu_topo as kt  # noqa: E402
+import ovs_peer  # noqa: E402
 
 POD_IP, POD_MAC = "10.244.1.10", "02:6b:64:01:00:0a"
 RPOD_IP = "10.244.2.10"
@@ -69,6 +76,7 @@ class Run:
         self.tmp = tempfile.mkdtemp(prefix="kdpu-bench-")
         self.sock = [f"{self.tmp}/m0.sock", f"{self.tmp}/m1.sock"]
         self.procs = []
+        self.ovs = None
 
     def dut_testpmd(self):
         args = ["dpdk-testpmd", "-l", "0,1", f"--file-prefix={self.tag}t", "-m", "256",
@@ -126,12 +134,20 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
                 raise RuntimeError(f"kdpuctl apply: {r.stderr}")
         return tel
 
-    def pktgen(self, scenario, flows, seconds, warmup):
+    def dut_ovs(self, ct_mode):
+        self.ovs = ovs_peer.Ovs(self.tmp, f"{self.tag}o", self.sock)
+        self.ovs.start()
+        self.ovs.setup(ct_mode)
+        self.ovs.clear_stats()  # setup's own packets (none expected) do not count
+        return self.ovs
+
+    def pktgen_args(self, scenario, flows, seconds, warmup, rx_queues=1, client_opts=""):
+        """The generator's command line for a scenario; client_opts go into its memif devargs."""
         args = [os.path.join(self.build, "bench", "kdpu-pktgen"), "-l", "0",
                 f"--file-prefix={self.tag}g", "-m", "256", "--no-pci",
                 "--log-level=lib.eal:error"]
         for i, s in enumerate(self.sock):
-            args.append(f"--vdev=net_memif{i},role=client,socket={s}")
+            args.append(f"--vdev=net_memif{i},role=client,socket={s}{client_opts}")
         args += ["--", "--flows", str(flows), "--seconds", str(seconds), "--warmup", str(warmup),
                  "--size", "64", "--arp-ip", RVTEP, "--arp-mac", RVTEP_MAC]
         if scenario == "a":
@@ -143,6 +159,12 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
                      "--vni", "100", "--inner-dst-mac", GW_MAC, "--src-ip", RPOD_IP,
                      "--dst-ip", VIP if scenario == "c" else POD_IP,
                      "--dport", "80" if scenario == "c" else "5001"]
+        if rx_queues > 1:
+            args += ["--rx-queues", str(rx_queues)]
+        return args
+
+    def pktgen(self, scenario, flows, seconds, warmup, rx_queues=1):
+        args = self.pktgen_args(scenario, flows, seconds, warmup, rx_queues)
         out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + warmup + 60)
         line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
         if not line:
@@ -151,18 +173,17 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
 
     def stop(self):
         # The generator has exited already; the device under test goes last.
+        if self.ovs is not None:
+            self.ovs.stop()
+            self.ovs = None
         for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM if p.args[0] != "dpdk-testpmd" else signal.SIGINT)
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            kt.stop(p, signal.SIGTERM if p.args[0] != "dpdk-testpmd" else signal.SIGINT)
         self.procs = []
-        # The runtime directories of our three EAL instances, by their prefixes.
+        # The runtime directories of our EAL instances, by their prefixes, and the
+        # hugepage files an exited one leaves (held until the next EAL start).
         subprocess.run(["rm", "-rf", self.tmp] +
-                       [f"/var/run/dpdk/{self.tag}{s}" for s in "ktg"], check=False)
+                       [f"/var/run/dpdk/{self.tag}{s}" for s in "ktgo"] +
+                       glob.glob(f"/dev/hugepages/{self.tag}[ktgo]map_*"), check=False)
 
 
 def cycles_per_packet(tel):
@@ -171,11 +192,20 @@ def cycles_per_packet(tel):
     return w.get("w0_busy_tsc", 0) / pkts if pkts else float("nan")
 
 
-def one(build, dut, scenario, flows, seconds, warmup, tries=3):
+def one(build, dut, scenario, flows, seconds, warmup, tries=3, ovs_ct="mark"):
     """One measurement; a memif link that never comes up (about 1 run in 50) is retried."""
     for attempt in range(tries):
         r = Run(build)
         try:
+            if dut == "ovs":
+                # OVS's PMD thread transmits on the memif queue after its main
+                # thread's: pktgen opens two receive rings to take them.
+                ovs = r.dut_ovs(ovs_ct)
+                res = r.pktgen(scenario, flows, seconds, warmup, rx_queues=2)
+                res["cycles_per_packet"] = ovs.cycles_per_packet()
+                res["drops"] = ovs.drops()
+                res["ct_entries"] = ovs.ct_entries()
+                return res
             cap = CPS_CAPACITY if flows >= CPS_FLOWS else max(1024, flows * 2)
             tel = r.dut_testpmd() if dut == "testpmd" else r.dut_kdpu(cap, scenario)
             res = r.pktgen(scenario, flows, seconds, warmup)
@@ -215,7 +245,8 @@ def callgrind_ir(build, scenario, packets, flows):
 def instructions_per_packet(build, scenarios, flows_list, n):
     rows = []
     for scen in scenarios:
-        for flows in flows_list:
+        # (d): every packet a new connection; the replay ignores the flow count.
+        for flows in flows_list if scen != "d" else [32]:
             a = callgrind_ir(build, scen, n, flows)
             b = callgrind_ir(build, scen, 3 * n, flows)
             rows.append({"scenario": scen, "flows": flows,
@@ -241,10 +272,15 @@ def plot(results, path):
                         label=f"kdpu ({scen})")
         ax.plot(xs, [r["testpmd_mpps"] for r in rows], marker="x", linestyle="--",
                 color=line.get_color(), alpha=0.6, label=f"testpmd io ({scen})")
+        if all("ovs_mpps" in r for r in rows):
+            ax.plot(xs, [r["ovs_mpps"] for r in rows], marker="s", linestyle=":",
+                    color=line.get_color(), label=f"OVS-DPDK ({scen})")
     ax.set_xscale("log")
     ax.set_xlabel("concurrent flows")
     ax.set_ylabel("Mpps, one core, 64-byte inner frames")
-    ax.set_title("kdpu over net_memif, against testpmd io forwarding on the same ports")
+    ovs = any("ovs_mpps" in r for r in results)
+    ax.set_title("kdpu over net_memif, against testpmd io"
+                 + (" and OVS-DPDK" if ovs else " forwarding") + " on the same ports")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
@@ -263,24 +299,52 @@ def main():
     ap.add_argument("--json", default="")
     ap.add_argument("--plot", default="")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--peer", choices=("none", "ovs"), default="none",
+                    help="also measure OVS-DPDK in scenarios a to c (scripts/ovs_peer.py)")
+    ap.add_argument("--ovs-ct", choices=ovs_peer.CT_MODES, default="mark",
+                    help="OVS conntrack pipeline: commit once and pass the connection as "
+                         "established by its ct_mark, or commit every +new packet (a one-way "
+                         "UDP flow stays +new in OVS); see ovs_peer.flows_int")
+    ap.add_argument("--earlier", default="", metavar="BUILD_DIR",
+                    help="also run the kdpu of another build (an earlier commit) in every "
+                         "round, to measure a change side by side")
     ap.add_argument("--callgrind", type=int, default=0, metavar="N",
                     help="also count instructions per packet over N and 3N replayed packets")
     args = ap.parse_args()
+    # A SIGTERM (a CI timeout) unwinds through the runs' cleanup like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.peer == "ovs" and not os.access(ovs_peer.VSWITCHD, os.X_OK):
+        ap.error(f"--peer ovs: {ovs_peer.VSWITCHD} is missing (openvswitch-switch-dpdk)")
     if args.smoke:
         return smoke(args)
     results = []
     for scen in args.scenarios.split(",") if args.rounds > 0 else []:  # 0: callgrind only
         for flows in [int(f) for f in args.flows.split(",")] if scen != "d" else [CPS_FLOWS]:
-            base, dut, cpp = [], [], []
-            for rnd in range(args.rounds):  # interleaved: baseline, kdpu, baseline, ...
+            peer = args.peer == "ovs" and scen in "abc"  # (d) is kdpu's own figure
+            base, dut, cpp, opps, ocpp, epps, ecpp = [], [], [], [], [], [], []
+            for rnd in range(args.rounds):  # interleaved: baseline, kdpu, [OVS,] baseline, ...
                 b = one(args.build_dir, "testpmd", scen, flows, args.seconds, args.warmup)
                 k = one(args.build_dir, "kdpu", scen, flows, args.seconds, args.warmup)
                 base.append(b["rx_pps"])
                 dut.append(k["rx_pps"])
                 cpp.append(k.get("cycles_per_packet", float("nan")))
-                print(f"  {scen} flows={flows} round {rnd + 1}: testpmd {b['rx_pps'] / 1e6:.2f} "
-                      f"Mpps, kdpu {k['rx_pps'] / 1e6:.2f} Mpps ({k['cycles_per_packet']:.0f} "
-                      f"cycles/pkt) drops {k.get('drops', {})}", flush=True)
+                line = (f"  {scen} flows={flows} round {rnd + 1}: testpmd {b['rx_pps'] / 1e6:.2f} "
+                        f"Mpps, kdpu {k['rx_pps'] / 1e6:.2f} Mpps ({k['cycles_per_packet']:.0f} "
+                        f"cycles/pkt) drops {k.get('drops', {})}")
+                if peer:
+                    o = one(args.build_dir, "ovs", scen, flows, args.seconds, args.warmup,
+                            ovs_ct=args.ovs_ct)
+                    opps.append(o["rx_pps"])
+                    ocpp.append(o["cycles_per_packet"])
+                    line += (f"; OVS {o['rx_pps'] / 1e6:.2f} Mpps ({o['cycles_per_packet']:.0f} "
+                             f"cycles/pkt, {o['ct_entries']} connections) drops {o['drops']}")
+                if args.earlier:
+                    e = one(args.earlier, "kdpu", scen, flows, args.seconds, args.warmup)
+                    epps.append(e["rx_pps"])
+                    ecpp.append(e["cycles_per_packet"])
+                    line += (f"; earlier kdpu {e['rx_pps'] / 1e6:.2f} Mpps "
+                             f"({e['cycles_per_packet']:.0f} cycles/pkt)")
+                print(line, flush=True)
             ratios = [d / b for d, b in zip(dut, base) if b > 0]
             if scen == "d":
                 print(f"  d: {statistics.median(dut) / 1e6:.2f} M new connections/s "
@@ -291,23 +355,45 @@ def main():
                    "kdpu_mpps": statistics.median(dut) / 1e6,
                    "ratio": statistics.median(ratios) if ratios else 0.0,
                    "cycles_per_packet": statistics.median(cpp)}
+            if peer:
+                oratios = [d / o for d, o in zip(dut, opps) if o > 0]
+                row.update({"ovs_mpps": statistics.median(opps) / 1e6,
+                            "ovs_cycles_per_packet": statistics.median(ocpp),
+                            "kdpu_over_ovs": statistics.median(oratios) if oratios else 0.0,
+                            "ovs_ct": args.ovs_ct})
+            if args.earlier:
+                eratios = [d / e for d, e in zip(dut, epps) if e > 0]
+                row.update({"earlier_mpps": statistics.median(epps) / 1e6,
+                            "earlier_cycles_per_packet": statistics.median(ecpp),
+                            "kdpu_over_earlier": statistics.median(eratios) if eratios else 0.0})
             results.append(row)
             print(json.dumps(row), flush=True)
     ipp = []
     if args.callgrind:
         ipp = instructions_per_packet(args.build_dir,
-                                      [s for s in args.scenarios.split(",") if s in "abc"],
+                                      [s for s in args.scenarios.split(",") if s in "abcd"],
                                       [1, 1024], args.callgrind)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"memif": results, "callgrind": ipp}, f, indent=1)
     if args.plot:
         plot([r for r in results if r["scenario"] != "d"], args.plot)
-    print("\n| scenario | flows | testpmd io Mpps | kdpu Mpps | kdpu / testpmd | kdpu cycles/packet |")
-    print("|---|---|---|---|---|---|")
+    ovs = any("ovs_mpps" in r for r in results)
+    print("\n| scenario | flows | testpmd io Mpps | kdpu Mpps | kdpu / testpmd | kdpu cycles/packet |"
+          + (" OVS-DPDK Mpps | OVS cycles/packet | kdpu / OVS |" if ovs else ""))
+    print("|---|---|---|---|---|---|" + ("---|---|---|" if ovs else ""))
     for r in results:
         print(f"| {r['scenario']} | {r['flows']} | {r['testpmd_mpps']:.2f} | {r['kdpu_mpps']:.2f} | "
-              f"{r['ratio']:.2f} | {r['cycles_per_packet']:.0f} |")
+              f"{r['ratio']:.2f} | {r['cycles_per_packet']:.0f} |"
+              + (f" {r['ovs_mpps']:.2f} | {r['ovs_cycles_per_packet']:.0f} | "
+                 f"{r['kdpu_over_ovs']:.2f} |" if "ovs_mpps" in r else " | | |" if ovs else ""))
+    if args.earlier:
+        print(f"\n| scenario | flows | kdpu Mpps | earlier ({args.earlier}) Mpps | kdpu / earlier "
+              "| kdpu cycles/packet | earlier cycles/packet |\n|---|---|---|---|---|---|---|")
+        for r in results:
+            print(f"| {r['scenario']} | {r['flows']} | {r['kdpu_mpps']:.2f} | "
+                  f"{r['earlier_mpps']:.2f} | {r['kdpu_over_earlier']:.2f} | "
+                  f"{r['cycles_per_packet']:.0f} | {r['earlier_cycles_per_packet']:.0f} |")
     if ipp:
         print("\n| scenario | flows | callgrind instructions/packet |\n|---|---|---|")
         for r in ipp:
@@ -316,16 +402,21 @@ def main():
 
 
 def smoke(args):
-    """Each scenario once, briefly: packets must come back through testpmd and kdpu."""
+    """Each scenario once, briefly: packets must come back through testpmd and kdpu
+    (and OVS-DPDK with --peer ovs, which must also have tracked the connections)."""
     passed = failed = 0
     for scen in args.scenarios.split(","):
         flows = 4096 if scen == "d" else 64
-        for dut in ("testpmd", "kdpu"):
+        duts = ("testpmd", "kdpu") + (("ovs",) if args.peer == "ovs" and scen in "abc" else ())
+        for dut in duts:
             try:
-                res = one(args.build_dir, dut, scen, flows, args.seconds, args.warmup)
-                ok = res["received"] > 0
+                res = one(args.build_dir, dut, scen, flows, args.seconds, args.warmup,
+                          ovs_ct=args.ovs_ct)
+                ok = res["received"] > 0 and res.get("ct_entries", flows) == flows
                 print(f"bench smoke {scen} {dut}: sent {res['sent']}, received {res['received']}"
-                      f"{', drops ' + str(res.get('drops')) if dut == 'kdpu' else ''}", flush=True)
+                      f"{', drops ' + str(res.get('drops')) if dut != 'testpmd' else ''}"
+                      f"{', connections ' + str(res['ct_entries']) if dut == 'ovs' else ''}",
+                      flush=True)
             except (RuntimeError, subprocess.SubprocessError) as e:
                 ok = False
                 print(f"bench smoke {scen} {dut}: {e}", flush=True)

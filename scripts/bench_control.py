@@ -8,6 +8,13 @@ and P NetworkPolicies. Each call returns once the new tables are published
 and an RCU grace period has passed, so the time of a call is the time until
 the data plane uses the change. Prints one JSON line per phase: the apply
 rate and the latency of single updates at the final size.
+
+--traffic PPS runs the same on memif ports instead, with kdpu-pktgen sending
+PPS packets per second of scenario (c) of scripts/bench.py meanwhile: 1024
+established UDP connections through a Service's DNAT to a pod that a
+NetworkPolicy isolates (and admits them), so every policy change re-judges
+them. It reports what was sent and received in all: established flows must
+lose nothing while the tables are rebuilt and swapped under them.
 """
 import argparse
 import json
@@ -23,20 +30,34 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import kdpu_api  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import bench  # noqa: E402
+import kdpu_topo as kt  # noqa: E402
 
 NS = "namespaces/default"
 
 
-def start(build, tmp, tag, capacity):
+def start(build, tmp, tag, capacity, memif=None):
+    """net_null ports with no RX, or with memif the sockets of a bench.Run and its remote node."""
+    if memif is None:
+        ports = ('devargs = "net_null0,no-rx=1"', 'devargs = "net_null1,no-rx=1"')
+        rnode = ""
+    else:
+        # 16k-slot rings: the generator shares its core with this API client.
+        ports = tuple(f'devargs = "net_memif{i},role=server,socket={s},rsize=14"; mtu = {m}'
+                      for i, (s, m) in enumerate(zip(memif, (1450, 1500))))
+        rnode = (f'remote_nodes = ( {{ name = "node-b"; vtep_ip = "{bench.RVTEP}"; '
+                 f'vpc = "default"; pod_cidrs = [ "10.244.2.0/24" ]; mac = "{bench.RVTEP_MAC}"; }} );')
     conf = f"""
 eal = {{ file_prefix = "{tag}"; lcores = "0@0,1@1"; memory_mb = 1024; }};
 workers = {{ lcores = [ 1 ]; idle_sleep_us = 100; }};
-node = {{ name = "node-a"; vtep_ip = "192.168.100.1/24"; }};
+node = {{ name = "node-a"; vtep_ip = "{bench.VTEP}/24"; }};
 ports = (
-  {{ name = "pod"; devargs = "net_null0,no-rx=1"; role = "vnic"; pci = "0000:3b:00.2"; }},
-  {{ name = "uplink"; devargs = "net_null1,no-rx=1"; role = "uplink"; }}
+  {{ name = "pod"; {ports[0]}; role = "vnic"; pci = "0000:3b:00.2"; }},
+  {{ name = "uplink"; {ports[1]}; role = "uplink"; }}
 );
-vpcs = ( {{ name = "default"; vni = 100; gateway_ip = "10.244.1.1"; gateway_mac = "02:6b:64:00:00:01"; }} );
+vpcs = ( {{ name = "default"; vni = 100; gateway_ip = "10.244.1.1"; gateway_mac = "{bench.GW_MAC}"; }} );
+{rnode}
 conntrack = {{ capacity = {capacity}; }};
 api = {{ unix_socket = "{tmp}/api.sock"; max_message_kb = 65536; }};
 """
@@ -54,7 +75,8 @@ api = {{ unix_socket = "{tmp}/api.sock"; max_message_kb = 65536; }};
 
 
 def service(pb, i, e):
-    ip = f"10.{96 + i // 65536}.{i // 256 % 256}.{i % 256}"
+    j = i + 256  # clear of the traffic's Service, 10.96.0.10
+    ip = f"10.{96 + j // 65536}.{j // 256 % 256}.{j % 256}"
     svc = pb.Service(metadata=pb.ObjectMeta(name=f"s{i}", namespace="default"),
                      spec=pb.ServiceSpec(cluster_ip=ip, ports=[pb.ServicePort(
                          name="http", port=80, protocol=pb.PROTOCOL_TCP,
@@ -79,6 +101,52 @@ def policy(pb, i):
                 ip_block=pb.IPBlock(cidr=f"10.{160 + i // 65536}.{i // 256 % 256}.{i % 256}/32"))]})]))
 
 
+def traffic_start(pb, stub, run, tag, pps):
+    """The (c) Service and a policy that admits its clients, then the generator at pps."""
+    stub.CreateNetworkPolicy(pb.CreateNetworkPolicyRequest(parent=NS, network_policy=pb.NetworkPolicy(
+        metadata=pb.ObjectMeta(name="bench-allow", namespace="default"),
+        spec=pb.NetworkPolicySpec(
+            pod_selector=pb.LabelSelector(match_labels={"role": "web"}),
+            ingress=[pb.NetworkPolicyIngressRule(**{"from": [pb.NetworkPolicyPeer(
+                ip_block=pb.IPBlock(cidr="10.244.2.0/24"))]})]))))
+    stub.CreateService(pb.CreateServiceRequest(parent=NS, service=pb.Service(
+        metadata=pb.ObjectMeta(name="bench", namespace="default"),
+        spec=pb.ServiceSpec(cluster_ip=bench.VIP, ports=[pb.ServicePort(
+            name="u", port=80, protocol=pb.PROTOCOL_UDP,
+            target_port=pb.IntOrString(number=5001))]))))
+    stub.CreateEndpointSlice(pb.CreateEndpointSliceRequest(parent=NS, endpoint_slice=pb.EndpointSlice(
+        metadata=pb.ObjectMeta(name="bench-1", namespace="default",
+                               labels={"kubernetes.io/service-name": "bench"}),
+        address_type="IPv4", endpoints=[pb.Endpoint(addresses=[bench.POD_IP], node_name="node-a")],
+        ports=[pb.EndpointPort(name="u", protocol=pb.PROTOCOL_UDP, port=5001)])))
+    args = run.pktgen_args("c", 1024, 36000, 0, client_opts=",rsize=14") + ["--rate", str(pps)]
+    gen = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # every flow established, the generator at its pace
+    tel = kt.Telemetry(tag)
+    return gen, (tel.drops(), tel.events())
+
+
+def traffic_stop(gen, tag, before, pps):
+    tel = kt.Telemetry(tag)
+    drops, events = tel.drops(), tel.events()
+    time.sleep(1)
+    gen.send_signal(signal.SIGINT)
+    stdout, stderr = gen.communicate(timeout=60)
+    line = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    if not line:
+        raise RuntimeError(f"pktgen: {stdout}\n{stderr}")
+    res = json.loads(line[-1])
+    delta = {k: v - before[0].get(k, 0) for k, v in drops.items() if v != before[0].get(k, 0)}
+    return {"phase": "traffic", "rate_pps": pps, "flows": 1024, "sent": res["sent"],
+            "received": res["received"], "lost": res["sent"] - res["received"],
+            "not_accepted": res["tx_full"], "drops_during_updates": delta,
+            "ct_new_during_updates": events.get("ct_new", 0) - before[1].get("ct_new", 0)}
+
+
+def gen_lost(out):
+    return any(o["phase"] == "traffic" and o["lost"] != 0 for o in out)
+
+
 def timed(fn):
     t0 = time.perf_counter()
     fn()
@@ -92,22 +160,28 @@ def main():
     ap.add_argument("--endpoints", type=int, default=10)
     ap.add_argument("--policies", type=int, default=1000)
     ap.add_argument("--updates", type=int, default=20)
+    ap.add_argument("--traffic", type=float, default=0, metavar="PPS",
+                    help="memif ports and PPS packets/s of established flows meanwhile")
     args = ap.parse_args()
     api = kdpu_api.load()
     pb = api.pb
     tmp = tempfile.mkdtemp(prefix="kdpu-cp-")
     tag = "c" + secrets.token_hex(2)
-    p = start(args.build_dir, tmp, tag, 65536)
+    run = bench.Run(args.build_dir) if args.traffic else None
+    p = start(args.build_dir, tmp, tag, 65536, run.sock if run else None)
+    gen = None
     out = []
     try:
         stub = api.stub(kdpu_api.channel(f"{tmp}/api.sock"))
         stub.CreatePod(pb.CreatePodRequest(parent=NS, pod=pb.Pod(
             metadata=pb.ObjectMeta(name="web", namespace="default", labels={"role": "web"}),
-            spec=pb.PodSpec(node_name="node-a"), status=pb.PodStatus(pod_ip="10.244.1.10"))))
+            spec=pb.PodSpec(node_name="node-a"), status=pb.PodStatus(pod_ip=bench.POD_IP))))
         stub.CreateNetdev(pb.CreateNetdevRequest(netdev=pb.Netdev(
             metadata=pb.ObjectMeta(name="web"), spec=pb.NetdevSpec(
-                pci_address="0000:3b:00.2", vpc="vpcs/default", mac="02:6b:64:01:00:0a",
-                ips=["10.244.1.10"], pod="namespaces/default/pods/web"))))
+                pci_address="0000:3b:00.2", vpc="vpcs/default", mac=bench.POD_MAC,
+                ips=[bench.POD_IP], pod="namespaces/default/pods/web"))))
+        if run:
+            gen, before = traffic_start(pb, stub, run, tag, args.traffic)
         t0 = time.perf_counter()
         for i in range(args.services):
             svc, sl = service(pb, i, args.endpoints)
@@ -143,14 +217,20 @@ def main():
                     "update_ms_median": round(1000 * statistics.median(lat), 2),
                     "update_ms_max": round(1000 * max(lat), 2)})
         print(json.dumps(out[-1]), flush=True)
+        if gen is not None:
+            out.append(traffic_stop(gen, tag, before, args.traffic))
+            gen = None
+            print(json.dumps(out[-1]), flush=True)
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        if gen is not None:
+            kt.stop(gen, signal.SIGINT)
+        kt.stop(p, timeout=30)
         subprocess.run(["rm", "-rf", tmp, f"/var/run/dpdk/{tag}"], check=False)
+        if run:
+            run.stop()
+    if gen_lost(out):
+        print("established flows lost packets during the updates", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -46,6 +46,18 @@ def sh(cmd, check=True, timeout=30):
     return r.stdout
 
 
+def stop(proc, sig=signal.SIGTERM, timeout=20):
+    """Signal a process we started, give it timeout seconds, then kill it; its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class Telemetry:
     """Client of the daemon's rte_telemetry v2 socket (what dpdk-telemetry.py uses)."""
 
@@ -253,13 +265,8 @@ api = {{ unix_socket = "{self.sock}"; {self.api_conf} }};
         """SIGTERM the daemon we started and return its exit code."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
+        rc = stop(self.proc, timeout=timeout)
+        return None if rc == -signal.SIGKILL else rc
 
     def close(self):
         self.stop()

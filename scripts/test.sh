@@ -87,6 +87,17 @@ if [ -z "${KDPU_SKIP_BENCH:-}" ] && [ -x build/bench/kdpu-pktgen ]; then
 	echo "bench smoke: ${p:-0} passed, ${f:-1} failed"
 	PASSED=$((PASSED + ${p:-0}))
 	FAILED=$((FAILED + ${f:-1}))
+	# Established flows through a Service and a NetworkPolicy lose nothing while
+	# Services and policies are created and changed through the API under them.
+	log "no loss on established flows during API updates (net_memif)"
+	if "$PY" scripts/bench_control.py --build-dir build --services 100 --endpoints 10 \
+		--policies 100 --updates 5 --traffic 200000; then
+		echo "bench updates: 1 passed, 0 failed"
+		PASSED=$((PASSED + 1))
+	else
+		echo "bench updates: 0 passed, 1 failed"
+		FAILED=$((FAILED + 1))
+	fi
 fi
 
 if [ -z "${KDPU_SKIP_ASAN:-}" ]; then
