@@ -10,7 +10,7 @@
  *       [--flows N] [--size BYTES] [--seconds S] [--warmup S] [--dport N]
  *       [--src-mac MAC] [--dst-mac MAC] [--src-ip IP] [--dst-ip IP]
  *       [--vni N] [--outer-src IP] [--outer-dst IP] [--inner-dst-mac MAC]
- *       [--arp-ip IP] [--arp-mac MAC] [--rate PPS] [--rx-queues N]
+ *       [--arp-ip IP] [--arp-mac MAC] [--rate PPS] [--rx-queues N] [--hold]
  *
  * pod: Ethernet/IPv4/UDP from --src-ip to --dst-ip, as a pod sends it.
  * vxlan: the same packet inside VXLAN (VNI --vni) from --outer-src to
@@ -28,6 +28,9 @@
  * polls them all: a memif server that transmits on several queues, as
  * OVS-DPDK's PMD thread does on the one after its main thread's, needs as
  * many rings on the client side or its packets go nowhere.
+ *
+ * --hold: after the JSON line, keep the ports up until standard input
+ * closes, so that the device under test can be stopped first.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -343,9 +346,11 @@ main(int argc, char **argv)
 		{ "inner-dst-mac", required_argument, NULL, 8 }, { "arp-ip", required_argument, NULL, 9 },
 		{ "arp-mac", required_argument, NULL, 10 }, { "dport", required_argument, NULL, 11 },
 		{ "rate", required_argument, NULL, 12 }, { "rx-queues", required_argument, NULL, 13 },
+		{ "hold", no_argument, NULL, 14 },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct gen g;
+	bool hold = false;
 	int n, opt, bad = 0;
 
 	n = rte_eal_init(argc, argv);
@@ -384,6 +389,7 @@ main(int argc, char **argv)
 		case 11: g.dport = (uint16_t)atoi(optarg); break;
 		case 12: g.rate = atof(optarg); break;
 		case 13: g.nb_rxq = (uint16_t)atoi(optarg); break;
+		case 14: hold = true; break;
 		default: bad = 1; break;
 		}
 	}
@@ -401,6 +407,16 @@ main(int argc, char **argv)
 		return 1;
 	build_template(&g);
 	run(&g);
+	if (hold) {
+		/*
+		 * Stopping a memif port disconnects it, and a peer still polling can
+		 * crash on that (DPDK 22.11): the harness stops the device under test
+		 * first, while we poll no more, then closes our standard input.
+		 */
+		fflush(stdout);
+		while (getchar() != EOF)
+			;
+	}
 	/* Stop transmitting before anyone disconnects (memif pollers dislike the reverse). */
 	rte_eth_dev_stop(g.tx);
 	if (g.rx != g.tx)

@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -65,6 +66,10 @@ SERVICE = """{"apiVersion": "v1", "kind": "Service",
 """ % (VIP, POD_IP)
 CPS_FLOWS = 1 << 24  # never wraps within a run: every packet is a new connection
 CPS_CAPACITY = 1 << 21
+
+
+class DutDied(Exception):
+    pass
 
 
 class Run:
@@ -134,6 +139,14 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
                 raise RuntimeError(f"kdpuctl apply: {r.stderr}")
         return tel
 
+    def check_kdpu(self):
+        """A data plane that died under the run is the DUT's failure, never retried."""
+        p = self.procs[-1]
+        if p.poll() is not None:
+            with open(f"{self.tmp}/kdpu.log") as f:
+                tail = "".join(f.readlines()[-30:])
+            raise DutDied(f"kdpu-dataplane exited {p.returncode} during the run:\n{tail}")
+
     def dut_ovs(self, ct_mode):
         self.ovs = ovs_peer.Ovs(self.tmp, f"{self.tag}o", self.sock)
         self.ovs.start()
@@ -163,22 +176,49 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
             args += ["--rx-queues", str(rx_queues)]
         return args
 
-    def pktgen(self, scenario, flows, seconds, warmup, rx_queues=1):
-        args = self.pktgen_args(scenario, flows, seconds, warmup, rx_queues)
-        out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + warmup + 60)
-        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-        if not line:
-            raise RuntimeError(f"pktgen failed: {out.stdout}\n{out.stderr}")
-        return json.loads(line[-1])
+    def pktgen(self, scenario, flows, seconds, warmup, rx_queues=1, collect=None):
+        """Run the generator; collect(result) reads the device under test while the
+        generator holds its links (--hold), then the device under test stops, then
+        the generator disconnects: a memif side still polling can crash on a
+        disconnect, and the generator no longer polls by then."""
+        p = subprocess.Popen(self.pktgen_args(scenario, flows, seconds, warmup, rx_queues) +
+                             ["--hold"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        watchdog = threading.Timer(seconds + warmup + 60, p.kill)
+        watchdog.start()
+        try:
+            out = []
+            for ln in p.stdout:
+                out.append(ln)
+                if ln.startswith("{"):
+                    break
+            if not out or not out[-1].startswith("{"):
+                raise RuntimeError(f"pktgen failed: {''.join(out)}\n{p.stderr.read()}")
+            res = json.loads(out[-1])
+            if collect is not None:
+                collect(res)
+            return res
+        finally:
+            self.stop_duts()
+            p.stdin.close()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                kt.stop(p)
+            watchdog.cancel()
 
-    def stop(self):
-        # The generator has exited already; the device under test goes last.
+    def stop_duts(self):
         if self.ovs is not None:
             self.ovs.stop()
             self.ovs = None
         for p in reversed(self.procs):
-            kt.stop(p, signal.SIGTERM if p.args[0] != "dpdk-testpmd" else signal.SIGINT)
+            rc = kt.stop(p, signal.SIGTERM if p.args[0] != "dpdk-testpmd" else signal.SIGINT)
+            if rc is not None and rc < 0 and rc != -signal.SIGKILL:
+                print(f"  {os.path.basename(p.args[0])} died of signal {-rc} on stop", flush=True)
         self.procs = []
+
+    def stop(self):
+        self.stop_duts()
         # The runtime directories of our EAL instances, by their prefixes, and the
         # hugepage files an exited one leaves (held until the next EAL start).
         subprocess.run(["rm", "-rf", self.tmp] +
@@ -201,21 +241,24 @@ def one(build, dut, scenario, flows, seconds, warmup, tries=3, ovs_ct="mark"):
                 # OVS's PMD thread transmits on the memif queue after its main
                 # thread's: pktgen opens two receive rings to take them.
                 ovs = r.dut_ovs(ovs_ct)
-                res = r.pktgen(scenario, flows, seconds, warmup, rx_queues=2)
-                res["cycles_per_packet"] = ovs.cycles_per_packet()
-                res["drops"] = ovs.drops()
-                res["ct_entries"] = ovs.ct_entries()
-                return res
+
+                def from_ovs(res):
+                    res["cycles_per_packet"] = ovs.cycles_per_packet()
+                    res["drops"] = ovs.drops()
+                    res["ct_entries"] = ovs.ct_entries()
+                return r.pktgen(scenario, flows, seconds, warmup, rx_queues=2, collect=from_ovs)
             cap = CPS_CAPACITY if flows >= CPS_FLOWS else max(1024, flows * 2)
             tel = r.dut_testpmd() if dut == "testpmd" else r.dut_kdpu(cap, scenario)
-            res = r.pktgen(scenario, flows, seconds, warmup)
-            if tel is not None:
+
+            def from_kdpu(res):
+                r.check_kdpu()
                 res["cycles_per_packet"] = cycles_per_packet(tel)
                 res["drops"] = {k: v for k, v in tel.drops().items() if v}
                 ev = tel.events()
                 res["ct_new"] = ev.get("ct_new", 0)
                 res["lb_new"] = ev.get("lb_new", 0)
-            return res
+            return r.pktgen(scenario, flows, seconds, warmup,
+                            collect=from_kdpu if tel is not None else None)
         except RuntimeError as e:
             if attempt + 1 == tries:
                 raise
@@ -417,7 +460,7 @@ def smoke(args):
                       f"{', drops ' + str(res.get('drops')) if dut != 'testpmd' else ''}"
                       f"{', connections ' + str(res['ct_entries']) if dut == 'ovs' else ''}",
                       flush=True)
-            except (RuntimeError, subprocess.SubprocessError) as e:
+            except (RuntimeError, DutDied, subprocess.SubprocessError) as e:
                 ok = False
                 print(f"bench smoke {scen} {dut}: {e}", flush=True)
             passed += ok

@@ -119,23 +119,30 @@ def traffic_start(pb, stub, run, tag, pps):
                                labels={"kubernetes.io/service-name": "bench"}),
         address_type="IPv4", endpoints=[pb.Endpoint(addresses=[bench.POD_IP], node_name="node-a")],
         ports=[pb.EndpointPort(name="u", protocol=pb.PROTOCOL_UDP, port=5001)])))
-    args = run.pktgen_args("c", 1024, 36000, 0, client_opts=",rsize=14") + ["--rate", str(pps)]
-    gen = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = run.pktgen_args("c", 1024, 36000, 0, client_opts=",rsize=14") + ["--rate", str(pps),
+                                                                            "--hold"]
+    gen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
     time.sleep(3)  # every flow established, the generator at its pace
     tel = kt.Telemetry(tag)
     return gen, (tel.drops(), tel.events())
 
 
-def traffic_stop(gen, tag, before, pps):
+def traffic_stop(gen, tag, before, pps, dut):
+    """Stop the generator, read its counts, then stop the data plane before the
+    generator disconnects (kdpu-pktgen --hold: see bench.Run.pktgen)."""
     tel = kt.Telemetry(tag)
     drops, events = tel.drops(), tel.events()
     time.sleep(1)
     gen.send_signal(signal.SIGINT)
-    stdout, stderr = gen.communicate(timeout=60)
-    line = [ln for ln in stdout.splitlines() if ln.startswith("{")]
-    if not line:
-        raise RuntimeError(f"pktgen: {stdout}\n{stderr}")
-    res = json.loads(line[-1])
+    line = next((ln for ln in gen.stdout if ln.startswith("{")), None)
+    kt.stop(dut, timeout=30)
+    gen.stdin.close()
+    stderr = gen.stderr.read()
+    gen.wait(timeout=30)
+    if line is None:
+        raise RuntimeError(f"pktgen: {stderr}")
+    res = json.loads(line)
     delta = {k: v - before[0].get(k, 0) for k, v in drops.items() if v != before[0].get(k, 0)}
     return {"phase": "traffic", "rate_pps": pps, "flows": 1024, "sent": res["sent"],
             "received": res["received"], "lost": res["sent"] - res["received"],
@@ -218,13 +225,14 @@ def main():
                     "update_ms_max": round(1000 * max(lat), 2)})
         print(json.dumps(out[-1]), flush=True)
         if gen is not None:
-            out.append(traffic_stop(gen, tag, before, args.traffic))
+            out.append(traffic_stop(gen, tag, before, args.traffic, p))
             gen = None
             print(json.dumps(out[-1]), flush=True)
     finally:
-        if gen is not None:
-            kt.stop(gen, signal.SIGINT)
         kt.stop(p, timeout=30)
+        if gen is not None:
+            gen.stdin.close()
+            kt.stop(gen, signal.SIGINT)
         subprocess.run(["rm", "-rf", tmp, f"/var/run/dpdk/{tag}"], check=False)
         if run:
             run.stop()
