@@ -601,7 +601,6 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 		}
 	for (i = 0; i < n; i++) {
 		const struct kd_ct_conn *c = idx[i] != UINT32_MAX ? &ct->conn[idx[i]] : NULL;
-
 		bool live = c != NULL && !(__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD);
 
 		p[i].idx = idx[i];
