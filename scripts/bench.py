@@ -47,23 +47,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kdpu_topo as kt  # noqa: E402
 import ovs_peer  # noqa: E402
 
-POD_IP, POD_MAC = "10.244.1.10", "02:6b:64:01:00:0a"
-RPOD_IP = "10.244.2.10"
-VTEP, RVTEP, RVTEP_MAC = "192.168.100.1", "192.168.100.2", "02:6b:64:00:00:02"
-GW_MAC = "02:6b:64:00:00:01"
-VIP = "10.96.0.10"
+from bench_topo import (GW_MAC, POD_IP, POD_MAC, POD_PORT, RPOD_CIDR, RPOD_IP,  # noqa: E402
+                        RVTEP, RVTEP_MAC, UPLINK_MAC, VIP, VIP_PORT, VNI, VTEP)
 SERVICE = """{"apiVersion": "v1", "kind": "Service",
  "metadata": {"name": "bench", "namespace": "default"},
- "spec": {"clusterIP": "%s", "ports": [{"name": "u", "port": 80, "protocol": "UDP",
-                                         "targetPort": 5001}]}}
+ "spec": {"clusterIP": "%s", "ports": [{"name": "u", "port": %d, "protocol": "UDP",
+                                         "targetPort": %d}]}}
 ---
 {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
  "metadata": {"name": "bench-1", "namespace": "default",
               "labels": {"kubernetes.io/service-name": "bench"}},
  "addressType": "IPv4",
  "endpoints": [{"addresses": ["%s"], "nodeName": "node-a", "conditions": {"ready": true}}],
- "ports": [{"name": "u", "protocol": "UDP", "port": 5001}]}
-""" % (VIP, POD_IP)
+ "ports": [{"name": "u", "protocol": "UDP", "port": %d}]}
+""" % (VIP, VIP_PORT, POD_PORT, POD_IP, POD_PORT)
 CPS_FLOWS = 1 << 24  # never wraps within a run: every packet is a new connection
 CPS_CAPACITY = 1 << 21
 
@@ -110,10 +107,10 @@ ports = (
   {{ name = "uplink"; devargs = "net_memif1,role=server,socket={self.sock[1]}"; role = "uplink";
      mtu = 1500; }}
 );
-vpcs = ( {{ name = "default"; vni = 100; gateway_ip = "10.244.1.1"; gateway_mac = "{GW_MAC}"; }} );
+vpcs = ( {{ name = "default"; vni = {VNI}; gateway_ip = "10.244.1.1"; gateway_mac = "{GW_MAC}"; }} );
 vnics = ( {{ pci = "0000:3b:00.2"; vpc = "default"; mac = "{POD_MAC}"; ip = "{POD_IP}"; }} );
 remote_nodes = ( {{ name = "node-b"; vtep_ip = "{RVTEP}"; vpc = "default";
-                   pod_cidrs = [ "10.244.2.0/24" ]; mac = "{RVTEP_MAC}"; }} );
+                   pod_cidrs = [ "{RPOD_CIDR}" ]; mac = "{RVTEP_MAC}"; }} );
 conntrack = {{ capacity = {flows_capacity}; {tmo} }};
 api = {{ unix_socket = "{self.tmp}/api.sock"; }};
 """
@@ -168,10 +165,10 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
                      "--dst-mac", GW_MAC, "--src-ip", POD_IP, "--dst-ip", RPOD_IP]
         else:
             args += ["--tx", "1", "--rx", "0", "--mode", "vxlan", "--src-mac", RVTEP_MAC,
-                     "--dst-mac", "02:00:00:00:00:99", "--outer-src", RVTEP, "--outer-dst", VTEP,
-                     "--vni", "100", "--inner-dst-mac", GW_MAC, "--src-ip", RPOD_IP,
+                     "--dst-mac", UPLINK_MAC, "--outer-src", RVTEP, "--outer-dst", VTEP,
+                     "--vni", str(VNI), "--inner-dst-mac", GW_MAC, "--src-ip", RPOD_IP,
                      "--dst-ip", VIP if scenario == "c" else POD_IP,
-                     "--dport", "80" if scenario == "c" else "5001"]
+                     "--dport", str(VIP_PORT if scenario == "c" else POD_PORT)]
         if rx_queues > 1:
             args += ["--rx-queues", str(rx_queues)]
         return args

@@ -47,7 +47,7 @@ def start(build, tmp, tag, capacity, memif=None):
         ports = tuple(f'devargs = "net_memif{i},role=server,socket={s},rsize=14"; mtu = {m}'
                       for i, (s, m) in enumerate(zip(memif, (1450, 1500))))
         rnode = (f'remote_nodes = ( {{ name = "node-b"; vtep_ip = "{bench.RVTEP}"; '
-                 f'vpc = "default"; pod_cidrs = [ "10.244.2.0/24" ]; mac = "{bench.RVTEP_MAC}"; }} );')
+                 f'vpc = "default"; pod_cidrs = [ "{bench.RPOD_CIDR}" ]; mac = "{bench.RVTEP_MAC}"; }} );')
     conf = f"""
 eal = {{ file_prefix = "{tag}"; lcores = "0@0,1@1"; memory_mb = 1024; }};
 workers = {{ lcores = [ 1 ]; idle_sleep_us = 100; }};
@@ -56,7 +56,7 @@ ports = (
   {{ name = "pod"; {ports[0]}; role = "vnic"; pci = "0000:3b:00.2"; }},
   {{ name = "uplink"; {ports[1]}; role = "uplink"; }}
 );
-vpcs = ( {{ name = "default"; vni = 100; gateway_ip = "10.244.1.1"; gateway_mac = "{bench.GW_MAC}"; }} );
+vpcs = ( {{ name = "default"; vni = {bench.VNI}; gateway_ip = "10.244.1.1"; gateway_mac = "{bench.GW_MAC}"; }} );
 {rnode}
 conntrack = {{ capacity = {capacity}; }};
 api = {{ unix_socket = "{tmp}/api.sock"; max_message_kb = 65536; }};
@@ -108,17 +108,17 @@ def traffic_start(pb, stub, run, tag, pps):
         spec=pb.NetworkPolicySpec(
             pod_selector=pb.LabelSelector(match_labels={"role": "web"}),
             ingress=[pb.NetworkPolicyIngressRule(**{"from": [pb.NetworkPolicyPeer(
-                ip_block=pb.IPBlock(cidr="10.244.2.0/24"))]})]))))
+                ip_block=pb.IPBlock(cidr=bench.RPOD_CIDR))]})]))))
     stub.CreateService(pb.CreateServiceRequest(parent=NS, service=pb.Service(
         metadata=pb.ObjectMeta(name="bench", namespace="default"),
         spec=pb.ServiceSpec(cluster_ip=bench.VIP, ports=[pb.ServicePort(
-            name="u", port=80, protocol=pb.PROTOCOL_UDP,
-            target_port=pb.IntOrString(number=5001))]))))
+            name="u", port=bench.VIP_PORT, protocol=pb.PROTOCOL_UDP,
+            target_port=pb.IntOrString(number=bench.POD_PORT))]))))
     stub.CreateEndpointSlice(pb.CreateEndpointSliceRequest(parent=NS, endpoint_slice=pb.EndpointSlice(
         metadata=pb.ObjectMeta(name="bench-1", namespace="default",
                                labels={"kubernetes.io/service-name": "bench"}),
         address_type="IPv4", endpoints=[pb.Endpoint(addresses=[bench.POD_IP], node_name="node-a")],
-        ports=[pb.EndpointPort(name="u", protocol=pb.PROTOCOL_UDP, port=5001)])))
+        ports=[pb.EndpointPort(name="u", protocol=pb.PROTOCOL_UDP, port=bench.POD_PORT)])))
     args = run.pktgen_args("c", 1024, 36000, 0, client_opts=",rsize=14") + ["--rate", str(pps),
                                                                             "--hold"]
     gen = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

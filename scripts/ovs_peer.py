@@ -33,18 +33,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kdpu_topo as kt  # noqa: E402
+from bench_topo import (GW_MAC, POD_IP, POD_MAC, POD_PORT, RPOD_CIDR, RVTEP,  # noqa: E402
+                        RVTEP_MAC, UPLINK_MAC, VIP, VIP_PORT, VNI, VTEP)
 
 VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
-# The constants of bench.py's topology (kept equal; bench.py imports nothing from here).
-POD_IP, POD_MAC = "10.244.1.10", "02:6b:64:01:00:0a"
-RPOD_CIDR = "10.244.2.0/24"
-VTEP, RVTEP, RVTEP_MAC = "192.168.100.1", "192.168.100.2", "02:6b:64:00:00:02"
-GW_MAC = "02:6b:64:00:00:01"
-VIP, VIP_PORT, POD_PORT = "10.96.0.10", 80, 5001
-UPLINK_MAC = "02:00:00:00:00:99"  # pktgen's outer destination in vxlan mode
-VNI, ZONE = 100, 1
+ZONE = 1
 
 ROUTE_TO_POD = f"mod_dl_src:{GW_MAC},mod_dl_dst:{POD_MAC},dec_ttl,output:pod"
 ROUTE_TO_REMOTE = f"mod_dl_src:{GW_MAC},mod_dl_dst:{RVTEP_MAC},dec_ttl,output:vx"
