@@ -11,14 +11,20 @@
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "dataplane/conntrack.h"
 
-/* Key data: record index << 1 | direction. */
-#define DATA(idx, dir) ((void *)(uintptr_t)(((uintptr_t)(idx) << 1) | (dir)))
-#define DATA_IDX(d) ((uint32_t)((uintptr_t)(d) >> 1))
+/*
+ * Key data: record index << 2 | translated << 1 | direction. The translated
+ * bit says, before the record is read, whether its line 1 will be.
+ */
+#define DATA(idx, nat, dir) \
+	((void *)(uintptr_t)(((uintptr_t)(idx) << 2) | ((uintptr_t)(nat) << 1) | (dir)))
+#define DATA_IDX(d) ((uint32_t)((uintptr_t)(d) >> 2))
+#define DATA_NAT(d) (((uintptr_t)(d) >> 1) & 1)
 #define DATA_DIR(d) ((uint8_t)((uintptr_t)(d) & 1))
 
 /*
@@ -194,6 +200,11 @@ kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, unsign
 						    sig, k, &hits, data);
 		for (i = 0; i < k; i++) {
 			if (hits & (1ULL << i)) {
+				const struct kd_ct_conn *c = &ct->conn[DATA_IDX(data[i])];
+
+				rte_prefetch0(c);
+				if (DATA_NAT(data[i]) || keys[done + i]->proto == IPPROTO_TCP)
+					rte_prefetch0(c->key);
 				idx[done + i] = DATA_IDX(data[i]);
 				dir[done + i] = DATA_DIR(data[i]);
 			} else {
@@ -230,6 +241,7 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 	struct kd_ct_conn *c;
 	hash_sig_t hk, hr;
 	uint8_t flags = KD_CT_F_USED;
+	bool nat;
 	int32_t pos;
 	void *slot;
 	uint32_t idx;
@@ -276,9 +288,10 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 	memset(&c->tcp, 0, sizeof(c->tcp));
 	__atomic_store_n(&c->expires, now, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->flags, flags, __ATOMIC_RELEASE);
-	ret = rte_hash_add_key_with_hash_data(ct->hash, key, hk, DATA(idx, KD_CT_ORIG));
+	nat = flags & KD_CT_F_NAT;
+	ret = rte_hash_add_key_with_hash_data(ct->hash, key, hk, DATA(idx, nat, KD_CT_ORIG));
 	if (ret == 0) {
-		ret = rte_hash_add_key_with_hash_data(ct->hash, reply, hr, DATA(idx, KD_CT_REPLY));
+		ret = rte_hash_add_key_with_hash_data(ct->hash, reply, hr, DATA(idx, nat, KD_CT_REPLY));
 		if (ret == 0) {
 			ct->n_live++;
 			ret = (int)idx;

@@ -24,6 +24,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -69,21 +70,27 @@ struct kd_ct_timeouts {
  */
 #define KD_CT_F_NAT 0x08
 
-/* Two cache lines: the size that decides how many connections fit in a card. */
+/*
+ * Two cache lines: the size that decides how many connections fit in a card.
+ * Line 0 is what every packet of a connection reads and writes; line 1, the
+ * tuples and the TCP state, is read only by a translated or TCP connection's
+ * packets, so a plain one costs one line (see kd_ct_lookup_burst).
+ */
 struct kd_ct_conn {
-	struct kd_ct_key key[2];	/* original, reply */
 	uint64_t expires;		/* TSC */
 	uint64_t pkts[2], bytes[2];
-	uint32_t created;		/* seconds of TSC */
 	uint32_t pgen;			/* policy generation it was last judged by */
 	uint32_t policy;		/* the policy that allowed it (0: pod not isolated) */
+	uint32_t created;		/* seconds of TSC */
 	rte_spinlock_t lock;		/* TCP state only; taken with trylock */
 	uint8_t flags;
 	uint8_t proto;
 	uint16_t hop;			/* underlay neighbour slot of an underlay end, see arp.h */
+	struct kd_ct_key key[2] __rte_aligned(64);	/* original, reply */
 	struct kd_ct_tcp tcp;
 } __rte_aligned(64);
 _Static_assert(sizeof(struct kd_ct_conn) == 128, "a connection record is two cache lines");
+_Static_assert(offsetof(struct kd_ct_conn, hop) < 64, "the per-packet fields share line 0");
 
 /* Timeout slots after the TCP states. */
 enum {
@@ -184,6 +191,8 @@ uint32_t kd_ct_key_hash(const struct kd_ct_key *k);
 /**
  * Look up n keys at once. For each hit, idx[i] is the record index and
  * dir[i] the direction the key matched; misses get idx[i] = UINT32_MAX.
+ * The record lines a hit's packet will read are prefetched: line 0, and
+ * line 1 for a translated or TCP connection.
  */
 void kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, unsigned int n,
 			uint32_t *idx, uint8_t *dir);

@@ -41,14 +41,17 @@ enum kd_tcp_verdict {
 	KD_TCP_NEW,		/* a SYN reopening a closed tuple: start a new connection */
 };
 
-/* Per direction, as Linux's ip_ct_tcp_state. */
+/*
+ * Per direction, as Linux's ip_ct_tcp_state. Packed, so that both
+ * directions and a connection's two tuples share one cache line.
+ */
 struct kd_tcp_dir {
 	uint32_t end;		/* highest sequence number sent + 1 */
 	uint32_t maxend;	/* highest acceptable sequence end (ack + window of the peer) */
 	uint32_t maxwin;	/* largest window seen */
 	uint8_t wscale;
 	uint8_t flags;		/* KD_TCP_F_* */
-};
+} __attribute__((packed));
 
 #define KD_TCP_F_WSCALE 0x01	/* window scaling negotiated in this direction */
 #define KD_TCP_F_SEEN 0x02	/* this direction has sent something */

@@ -568,20 +568,91 @@ service(struct kd_worker *w, const struct kd_tables *t, const struct kd_lb *lb,
 	w->st->event[KD_EV_LB_NEW]++;
 }
 
+/* One packet after its lookup: a known connection's, or a new one's. */
+static __rte_always_inline void
+judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *pol,
+      const struct kd_lb *lb, struct kd_fw_pkt *p, uint8_t kind, uint32_t idx, uint8_t dir,
+      uint64_t now)
+{
+	struct kd_ct *ct = w->ct;
+	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
+	const struct kd_ct_conn *c = idx != UINT32_MAX ? &ct->conn[idx] : NULL;
+	bool live = c != NULL && !(__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD);
+
+	p->idx = idx;
+	p->dir = dir;
+	if (live && unlikely((int64_t)(now - __atomic_load_n(&c->expires, __ATOMIC_RELAXED)) > 0)) {
+		/* Past its timeout, not swept yet: gone, as nf_ct_is_expired() says. */
+		kd_ct_delete(ct, idx);
+		w->st->event[KD_EV_CT_EXPIRED]++;
+		live = false;
+	}
+	if (live) {
+		enum kd_drop_reason r;
+		bool reopen = false;
+
+		if (unlikely(c->pgen != pgen)) {
+			p->state = KD_FW_RECHECK;
+			if (c->flags & KD_CT_F_NAT) {
+				translate(p, c, dir);
+				/*
+				 * Kept if a SYN reopens the tuple after the recheck; a
+				 * masqueraded one picks its port again from the range.
+				 */
+				if (dir == KD_CT_ORIG) {
+					kd_ct_key_reverse(&p->xkey, &c->key[KD_CT_REPLY]);
+					if (p->xkey.zone == KD_ZONE_UNDERLAY && p->zone != KD_ZONE_UNDERLAY)
+						p->masq = 1;
+					else
+						p->nat = 1;
+				}
+			}
+			return;
+		}
+		r = established(w, pol, p, idx, dir, now, &reopen);
+		if (reopen) {
+			w->st->event[KD_EV_CT_REOPENED]++;
+			p->state = KD_FW_NEW;
+			if (lb != NULL)
+				service(w, t, lb, p, now);
+		} else if (r != KD_PARSE_OK) {
+			kd_fw_drop(w, p, r);
+		} else {
+			p->state = KD_FW_PASS;
+			if (c->flags & KD_CT_F_NAT)
+				translate(p, c, dir);
+		}
+	} else if (unlikely(kind == K_UNTRACKED)) {
+		p->state = KD_FW_UNTRACKED;
+	} else if (unlikely(kind == K_RELATED) && related(w, p)) {
+		p->state = KD_FW_PASS;
+	} else {
+		p->state = KD_FW_NEW;
+		if (lb != NULL)
+			service(w, t, lb, p, now);
+	}
+}
+
+/*
+ * Lookups go in chunks, one ahead of the judging: the records a chunk's
+ * lookup prefetched arrive while the next chunk is looked up, so at scale
+ * the record misses overlap the hash's instead of stalling after them.
+ */
+#define FW_CHUNK 16
+
 void
 kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
 		   uint16_t n)
 {
 	const struct kd_policy *pol = kd_policy_get();
 	const struct kd_lb *lb = kd_lb_get();
-	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
 	struct kd_ct *ct = w->ct;
 	const struct kd_ct_key *kp[KD_BURST];
 	uint8_t kind[KD_BURST];
 	uint32_t idx[KD_BURST];
 	uint8_t dir[KD_BURST];
 	uint64_t now = rte_rdtsc();
-	uint16_t i;
+	uint16_t i, s, judged = 0;
 
 	for (i = 0; i < n; i++) {
 		kind[i] = (uint8_t)build_key(&p[i], &p[i].key);
@@ -592,71 +663,11 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 		p[i].out_zone = p[i].zone;
 		p[i].hop = KD_CT_NO_HOP;
 	}
-	kd_ct_lookup_burst(ct, kp, n, idx, dir);
-	/* Both lines of every record found, before the first is read: a miss each at scale. */
-	for (i = 0; i < n; i++)
-		if (idx[i] != UINT32_MAX) {
-			rte_prefetch0(&ct->conn[idx[i]]);
-			rte_prefetch0((const uint8_t *)&ct->conn[idx[i]] + RTE_CACHE_LINE_SIZE);
-		}
-	for (i = 0; i < n; i++) {
-		const struct kd_ct_conn *c = idx[i] != UINT32_MAX ? &ct->conn[idx[i]] : NULL;
-		bool live = c != NULL && !(__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD);
-
-		p[i].idx = idx[i];
-		p[i].dir = dir[i];
-		if (live && unlikely((int64_t)(now - __atomic_load_n(&c->expires, __ATOMIC_RELAXED)) >
-				     0)) {
-			/* Past its timeout, not swept yet: gone, as nf_ct_is_expired() says. */
-			kd_ct_delete(ct, idx[i]);
-			w->st->event[KD_EV_CT_EXPIRED]++;
-			live = false;
-		}
-		if (live) {
-			enum kd_drop_reason r;
-			bool reopen = false;
-
-			if (unlikely(c->pgen != pgen)) {
-				p[i].state = KD_FW_RECHECK;
-				if (c->flags & KD_CT_F_NAT) {
-					translate(&p[i], c, dir[i]);
-					/*
-					 * Kept if a SYN reopens the tuple after the recheck; a
-					 * masqueraded one picks its port again from the range.
-					 */
-					if (dir[i] == KD_CT_ORIG) {
-						kd_ct_key_reverse(&p[i].xkey, &c->key[KD_CT_REPLY]);
-						if (p[i].xkey.zone == KD_ZONE_UNDERLAY &&
-						    p[i].zone != KD_ZONE_UNDERLAY)
-							p[i].masq = 1;
-						else
-							p[i].nat = 1;
-					}
-				}
-				continue;
-			}
-			r = established(w, pol, &p[i], idx[i], dir[i], now, &reopen);
-			if (reopen) {
-				w->st->event[KD_EV_CT_REOPENED]++;
-				p[i].state = KD_FW_NEW;
-				if (lb != NULL)
-					service(w, t, lb, &p[i], now);
-			} else if (r != KD_PARSE_OK) {
-				kd_fw_drop(w, &p[i], r);
-			} else {
-				p[i].state = KD_FW_PASS;
-				if (c->flags & KD_CT_F_NAT)
-					translate(&p[i], c, dir[i]);
-			}
-		} else if (unlikely(kind[i] == K_UNTRACKED)) {
-			p[i].state = KD_FW_UNTRACKED;
-		} else if (unlikely(kind[i] == K_RELATED) && related(w, &p[i])) {
-			p[i].state = KD_FW_PASS;
-		} else {
-			p[i].state = KD_FW_NEW;
-			if (lb != NULL)
-				service(w, t, lb, &p[i], now);
-		}
+	for (s = 0; judged < n; s += FW_CHUNK) {
+		if (s < n)
+			kd_ct_lookup_burst(ct, &kp[s], RTE_MIN(FW_CHUNK, n - s), &idx[s], &dir[s]);
+		for (; judged < RTE_MIN(s, n); judged++)
+			judge(w, t, pol, lb, &p[judged], kind[judged], idx[judged], dir[judged], now);
 	}
 }
 

@@ -102,32 +102,39 @@ kd_parse_l2(const struct rte_mbuf *m, uint16_t off, struct kd_pkt_meta *pm)
 static __rte_always_inline enum kd_drop_reason
 kd_parse_ipv4(const struct rte_mbuf *m, struct kd_pkt_meta *pm, bool verify_csum)
 {
-	uint16_t len = rte_pktmbuf_data_len(m);
+	uint16_t len = rte_pktmbuf_data_len(m), l3 = pm->l3_off;
 	const struct rte_ipv4_hdr *ip;
-	uint16_t ihl, tot, need;
+	uint16_t ihl, tot, need, frag;
+	uint8_t proto;
 
-	if (unlikely((uint32_t)pm->l3_off + sizeof(*ip) > len))
+	/*
+	 * Header fields in locals, pm written after the last read: pm may alias
+	 * the packet, and a byte store to it reloaded wider stalls forwarding.
+	 */
+	if (unlikely((uint32_t)l3 + sizeof(*ip) > len))
 		return KD_DROP_PARSE_TRUNC_L3;
-	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm->l3_off);
+	ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, l3);
 	if (unlikely((ip->version_ihl >> 4) != 4))
 		return KD_DROP_PARSE_IP_VERSION;
 	ihl = (uint16_t)((ip->version_ihl & 0xf) * 4);
 	if (unlikely(ihl < sizeof(*ip)))
 		return KD_DROP_PARSE_IP_IHL;
-	if (unlikely((uint32_t)pm->l3_off + ihl > len))
+	if (unlikely((uint32_t)l3 + ihl > len))
 		return KD_DROP_PARSE_TRUNC_L3;
 	tot = rte_be_to_cpu_16(ip->total_length);
-	if (unlikely(tot < ihl || (uint32_t)pm->l3_off + tot > rte_pktmbuf_pkt_len(m)))
+	if (unlikely(tot < ihl || (uint32_t)l3 + tot > rte_pktmbuf_pkt_len(m)))
 		return KD_DROP_PARSE_IP_LEN;
 	if (verify_csum && unlikely(!kd_ipv4_hdr_csum_ok(ip, ihl)))
 		return KD_DROP_PARSE_IP_CSUM;
-	pm->l4_off = (uint16_t)(pm->l3_off + ihl);
-	pm->l4_proto = ip->next_proto_id;
-	pm->is_frag = (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
-							 RTE_IPV4_HDR_OFFSET_MASK)) != 0;
-	if (pm->is_frag && (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)))
+	proto = ip->next_proto_id;
+	frag = ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+						     RTE_IPV4_HDR_OFFSET_MASK);
+	pm->l4_off = (uint16_t)(l3 + ihl);
+	pm->l4_proto = proto;
+	pm->is_frag = frag != 0;
+	if (unlikely(frag & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)))
 		return KD_PARSE_OK;	/* non-first fragments carry no L4 header */
-	switch (pm->l4_proto) {
+	switch (proto) {
 	case IPPROTO_TCP:
 		need = 20;
 		break;
@@ -142,8 +149,7 @@ kd_parse_ipv4(const struct rte_mbuf *m, struct kd_pkt_meta *pm, bool verify_csum
 		need = 0;
 		break;
 	}
-	if (unlikely((uint32_t)pm->l4_off + need > (uint32_t)pm->l3_off + tot ||
-		     (uint32_t)pm->l4_off + need > len))
+	if (unlikely((uint32_t)ihl + need > tot || (uint32_t)l3 + ihl + need > len))
 		return KD_DROP_PARSE_TRUNC_L4;
 	return KD_PARSE_OK;
 }
