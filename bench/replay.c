@@ -132,7 +132,7 @@ service(void)
 				     .proto = IPPROTO_UDP };
 	fe.n_backends = 1;
 	fe.be = &be;
-	fe.pool[KD_LB_IN] = (struct kd_lb_pool){ .m = 7, .maglev = maglev };
+	fe.pool[KD_LB_IN] = (struct kd_lb_pool){ .m = 7, .maglev = maglev, .be = &be };
 	lb.hash = rte_hash_create(&hp);
 	if (lb.hash == NULL || rte_hash_add_key_data(lb.hash, &fe.key, (void *)0) != 0)
 		return -1;

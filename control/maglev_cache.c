@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@
 
 struct entry {
 	struct entry *next;
-	uint64_t digest, gen;
+	uint64_t digest;
+	uint32_t refs;
 	uint32_t m, n;
 	uint64_t *keys;
 	uint16_t t[];	/* m entries */
@@ -96,7 +98,7 @@ grow(struct kd_mcache *c)
 }
 
 const uint16_t *
-kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys, uint32_t n, uint64_t gen)
+kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys, uint32_t n)
 {
 	uint64_t d = digest(m, keys, n);
 	struct entry **head = &c->bucket[d & (c->n_buckets - 1)], *e;
@@ -106,7 +108,7 @@ kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys, uint32_t n,
 	for (e = *head; e != NULL; e = e->next)
 		if (e->digest == d && e->m == m && e->n == n &&
 		    memcmp(e->keys, keys, n * sizeof(*keys)) == 0) {
-			e->gen = gen;
+			e->refs++;
 			return e->t;
 		}
 	e = malloc(sizeof(*e) + m * sizeof(e->t[0]));
@@ -127,7 +129,7 @@ kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys, uint32_t n,
 	free(t32);
 	memcpy(e->keys, keys, n * sizeof(*keys));
 	e->digest = d;
-	e->gen = gen;
+	e->refs = 1;
 	e->m = m;
 	e->n = n;
 	e->next = *head;
@@ -138,23 +140,22 @@ kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys, uint32_t n,
 }
 
 void
-kd_mcache_sweep(struct kd_mcache *c, uint64_t gen)
+kd_mcache_put(struct kd_mcache *c, const uint16_t *t)
 {
-	uint32_t i;
+	struct entry *e = (struct entry *)(uintptr_t)((const char *)t - offsetof(struct entry, t));
+	struct entry **p;
 
-	for (i = 0; i < c->n_buckets; i++) {
-		struct entry **p = &c->bucket[i];
+	if (--e->refs != 0)
+		return;
+	for (p = &c->bucket[e->digest & (c->n_buckets - 1)]; *p != e; p = &(*p)->next)
+		;
+	*p = e->next;
+	entry_free(e);
+	c->n--;
+}
 
-		while (*p != NULL) {
-			struct entry *e = *p;
-
-			if (e->gen == gen) {
-				p = &e->next;
-				continue;
-			}
-			*p = e->next;
-			entry_free(e);
-			c->n--;
-		}
-	}
+uint32_t
+kd_mcache_count(const struct kd_mcache *c)
+{
+	return c->n;
 }

@@ -6,9 +6,10 @@
  * Maglev tables by endpoint set, kept from one Service build to the next.
  * A table depends only on its table size and the set of endpoint keys
  * (dataplane/maglev.h), so a Service that did not change, or two frontends
- * of one Service, reuse it instead of filling it again: a build then costs
- * little more than copying tables. Each build stamps the entries it uses
- * with its generation; kd_mcache_sweep() frees the others after a build.
+ * of one Service, share it instead of filling it again. Tables are
+ * refcounted: a built table set holds a reference on each table its pools
+ * point to, and drops it when it is released, after the grace period that
+ * retires it; a table no set holds is freed.
  *
  * Control thread only.
  */
@@ -22,13 +23,16 @@ void kd_mcache_free(struct kd_mcache *c);
 
 /**
  * The table of size m over keys[0..n) (sorted ascending, n >= 1): m entries,
- * each an index into keys. Built on first use. NULL when out of memory.
- * Valid until the next kd_mcache_sweep() that does not keep it.
+ * each an index into keys, with a reference taken. Built on first use.
+ * NULL when out of memory.
  */
-const uint16_t *kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys, uint32_t n,
-			      uint64_t gen);
+const uint16_t *kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys,
+			      uint32_t n);
 
-/** Free the tables that generation gen did not use. */
-void kd_mcache_sweep(struct kd_mcache *c, uint64_t gen);
+/** Drop a reference kd_mcache_get() took; the last one frees the table. */
+void kd_mcache_put(struct kd_mcache *c, const uint16_t *t);
+
+/** Tables held, for tests. */
+uint32_t kd_mcache_count(const struct kd_mcache *c);
 
 #endif

@@ -55,19 +55,27 @@ kd_store_put(struct kd_store *s, enum kd_kind_id k, ProtobufCMessage *msg, Proto
 	if (found) {
 		*old = sk->obj[i];
 		sk->obj[i] = msg;
+		sk->serial[i] = ++s->last_serial;
 		return 0;
 	}
 	if (sk->n == sk->cap) {
 		size_t cap = sk->cap != 0 ? sk->cap * 2 : 16;
 		ProtobufCMessage **v = realloc(sk->obj, cap * sizeof(*v));
+		uint64_t *ser;
 
 		if (v == NULL)
 			return -ENOMEM;
 		sk->obj = v;
+		ser = realloc(sk->serial, cap * sizeof(*ser));
+		if (ser == NULL)
+			return -ENOMEM;
+		sk->serial = ser;
 		sk->cap = cap;
 	}
 	memmove(&sk->obj[i + 1], &sk->obj[i], (sk->n - i) * sizeof(*sk->obj));
+	memmove(&sk->serial[i + 1], &sk->serial[i], (sk->n - i) * sizeof(*sk->serial));
 	sk->obj[i] = msg;
+	sk->serial[i] = ++s->last_serial;
 	sk->n++;
 	return 0;
 }
@@ -84,6 +92,7 @@ kd_store_del(struct kd_store *s, enum kd_kind_id k, const char *name)
 		return NULL;
 	msg = sk->obj[i];
 	memmove(&sk->obj[i], &sk->obj[i + 1], (sk->n - i - 1) * sizeof(*sk->obj));
+	memmove(&sk->serial[i], &sk->serial[i + 1], (sk->n - i - 1) * sizeof(*sk->serial));
 	sk->n--;
 	return msg;
 }
@@ -107,7 +116,9 @@ kd_store_free(struct kd_store *s)
 		for (i = 0; i < s->kind[k].n; i++)
 			protobuf_c_message_free_unpacked(s->kind[k].obj[i], NULL);
 		free(s->kind[k].obj);
+		free(s->kind[k].serial);
 		s->kind[k].obj = NULL;
+		s->kind[k].serial = NULL;
 		s->kind[k].n = s->kind[k].cap = 0;
 	}
 }

@@ -6,11 +6,14 @@
  * The desired state: every API object the daemon holds, per kind, sorted by
  * full resource name (which makes List pages stable). Objects are unpacked
  * protobuf-c messages owned by the store; a replaced or deleted one is handed
- * back to the caller, so that a failed table build can be undone. Control
- * thread only.
+ * back to the caller, so that a failed table build can be undone. Each put
+ * gives its object a serial never used before, so a compiler can tell an
+ * object it already compiled from a new one without comparing contents.
+ * Control thread only.
  */
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -18,11 +21,13 @@
 
 struct kd_store_kind {
 	ProtobufCMessage **obj;		/* sorted by name (field 1) */
+	uint64_t *serial;		/* obj[i]'s serial */
 	size_t n, cap;
 };
 
 struct kd_store {
 	struct kd_store_kind kind[KD_KIND_MAX];
+	uint64_t last_serial;
 };
 
 /** The object named name, or NULL. */

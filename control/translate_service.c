@@ -22,10 +22,14 @@
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 #define DEF_AFFINITY_S 10800	/* Kubernetes' default ClientIP timeout */
 
+struct unit;
+
 struct kd_svcc {
 	const struct kd_config *cfg;
 	struct kd_ct *ct;
-	struct kd_mcache *mc;		/* Maglev tables of the last build, by endpoint set */
+	struct kd_mcache *mc;		/* Maglev tables of the live and the new build */
+	struct unit **units;		/* the last build's Services, by serial */
+	size_t n_units;
 	uint64_t gen;
 };
 
@@ -33,14 +37,38 @@ struct kd_svcc {
 struct slice_ref {
 	const char *ns, *svc;
 	const PB(EndpointSlice) *es;
+	uint64_t serial;
 };
 
-/* Everything one build allocates, released together. */
+/* Everything one Service's compilation allocates or holds, released together. */
 struct build {
 	void **ptr;
 	size_t n, cap;
+	const uint16_t **tab;		/* Maglev tables it holds a reference on */
+	size_t n_tab, cap_tab;
 	uint32_t n_fe, cap_fe;
 	struct kd_lb_frontend *fe;
+};
+
+/*
+ * One Service compiled: its frontends and what they point to. A build
+ * whose Service and slices are the very objects (store serials) an earlier
+ * build compiled takes that build's unit instead of compiling again, so a
+ * change costs the Services it touches, plus assembling the frontend hash.
+ */
+struct unit {
+	uint32_t refs;			/* table sets holding it, and the compiler's index */
+	uint64_t serial;		/* the Service's */
+	uint64_t *slices;		/* its slices' serials, ascending */
+	uint32_t n_slices;
+	char name[128];			/* "namespace/name" */
+	struct build b;
+};
+
+/* A built table set's own parts: the units whose frontends it copied. */
+struct lbset {
+	struct unit **u;
+	size_t n;
 };
 
 struct kd_svcc *
@@ -129,11 +157,19 @@ flush_stale_udp(struct kd_svcc *sc, const struct kd_lb *old, const struct kd_lb 
 	}
 }
 
+static void unit_put(struct kd_svcc *sc, struct unit *u);
+
 void
 kd_svcc_free(struct kd_svcc *sc)
 {
-	if (sc != NULL)
-		kd_mcache_free(sc->mc);
+	size_t i;
+
+	if (sc == NULL)
+		return;
+	for (i = 0; i < sc->n_units; i++)
+		unit_put(sc, sc->units[i]);
+	free(sc->units);
+	kd_mcache_free(sc->mc);
 	free(sc);
 }
 
@@ -157,24 +193,60 @@ keep(struct build *b, void *p)
 	return p;
 }
 
+/* Record a table reference the build took; on failure the reference is dropped. */
+static int
+hold(struct kd_svcc *sc, struct build *b, const uint16_t *t)
+{
+	if (b->n_tab == b->cap_tab) {
+		size_t cap = b->cap_tab ? b->cap_tab * 2 : 64;
+		const uint16_t **nt = realloc(b->tab, cap * sizeof(*nt));
+
+		if (nt == NULL) {
+			kd_mcache_put(sc->mc, t);
+			return -ENOMEM;
+		}
+		b->tab = nt;
+		b->cap_tab = cap;
+	}
+	b->tab[b->n_tab++] = t;
+	return 0;
+}
+
+static void
+unit_put(struct kd_svcc *sc, struct unit *u)
+{
+	size_t i;
+
+	if (--u->refs != 0)
+		return;
+	for (i = 0; i < u->b.n; i++)
+		free(u->b.ptr[i]);
+	free(u->b.ptr);
+	for (i = 0; i < u->b.n_tab; i++)
+		kd_mcache_put(sc->mc, u->b.tab[i]);
+	free(u->b.tab);
+	free(u->b.fe);
+	free(u->slices);
+	free(u);
+}
+
 void
 kd_svcc_discard(struct kd_svcc *sc, struct kd_lb *lb)
 {
-	struct build *b;
+	struct lbset *set;
 	size_t i;
 
-	(void)sc;
 	if (lb == NULL)
 		return;
-	b = lb->priv;
-	if (b != NULL) {
-		for (i = 0; i < b->n; i++)
-			free(b->ptr[i]);
-		free(b->ptr);
-		free(b->fe);
-		free(b);
+	set = lb->priv;
+	if (set != NULL) {
+		for (i = 0; i < set->n; i++)
+			unit_put(sc, set->u[i]);
+		free(set->u);
+		free(set);
 	}
 	rte_hash_free(lb->hash);
+	free(lb->fe);
 	free(lb->svc_name);
 	free(lb);
 }
@@ -258,7 +330,7 @@ index_slices(const struct kd_store *s, size_t *n)
 
 		if (svc != NULL)
 			r[(*n)++] = (struct slice_ref){ .ns = es->metadata->namespace_, .svc = svc,
-							.es = es };
+							.es = es, .serial = k->serial[i] };
 	}
 	qsort(r, *n, sizeof(*r), cmp_ref);
 	return r;
@@ -419,20 +491,21 @@ cmp_keyed(const void *a, const void *b)
 }
 
 /*
- * One pool's Maglev table over the endpoints marked used. The table comes
- * from the cache, indexed by the sorted key set; its entries are mapped
- * back to positions in be[].
+ * One pool's Maglev table over the endpoints marked used. The pool lists
+ * them in key order, so the cached table of that key set indexes the list
+ * as it is: frontends with the same endpoints share one table, and a build
+ * neither fills nor copies the table of an endpoint set it already has.
  */
 static int
 pool(struct kd_svcc *sc, struct build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be,
-     size_t n, bool local, enum kd_lb_side side, uint32_t m, uint64_t gen, struct kd_api_err *e,
+     size_t n, bool local, enum kd_lb_side side, uint32_t m, struct kd_api_err *e,
      const char *what)
 {
 	uint8_t used = (uint8_t)(KD_LB_EP_USED << side);
+	struct kd_lb_backend *pbe;
 	struct keyed *kv = NULL;
 	uint64_t *keys = NULL;
 	const uint16_t *t;
-	uint16_t *t16;
 	uint32_t k = 0, i;
 	bool elsewhere;
 	int ret = -ENOMEM;
@@ -461,13 +534,16 @@ pool(struct kd_svcc *sc, struct build *b, struct kd_lb_pool *pl, struct kd_lb_ba
 	qsort(kv, k, sizeof(*kv), cmp_keyed);
 	for (i = 0; i < k; i++)
 		keys[i] = kv[i].key;
-	t = kd_mcache_get(sc->mc, m, keys, k, gen);
-	t16 = keep(b, malloc(m * sizeof(*t16)));
-	if (t == NULL || t16 == NULL)
+	pbe = keep(b, malloc(k * sizeof(*pbe)));
+	if (pbe == NULL)
 		goto nomem;
-	for (i = 0; i < m; i++)
-		t16[i] = (uint16_t)kv[t[i]].at;
-	pl->maglev = t16;
+	t = kd_mcache_get(sc->mc, m, keys, k);
+	if (t == NULL || hold(sc, b, t) != 0)
+		goto nomem;
+	for (i = 0; i < k; i++)
+		pbe[i] = be[kv[i].at];
+	pl->be = pbe;
+	pl->maglev = t;
 	pl->m = m;
 	ret = 0;
 nomem:
@@ -590,8 +666,10 @@ disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
 		fe->moved_kept = o->moved_kept;
 		return;
 	}
+	if (op->maglev == np->maglev)
+		return;	/* the same endpoint set: nothing moved */
 	for (i = 0; i < np->m; i++) {
-		const struct kd_lb_backend *a = &o->be[op->maglev[i]], *c = &fe->be[np->maglev[i]];
+		const struct kd_lb_backend *a = &op->be[op->maglev[i]], *c = &np->be[np->maglev[i]];
 
 		if (a->ip == c->ip && a->port == c->port)
 			continue;
@@ -607,8 +685,7 @@ disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
 
 static int
 add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
-	    size_t n_slices, const PB(Service) *svc, uint32_t idx, struct eps *eps,
-	    struct kd_api_err *e)
+	    size_t n_slices, const PB(Service) *svc, struct eps *eps, struct kd_api_err *e)
 {
 	const PB(ServiceSpec) *sp = svc->spec;
 	bool affinity = sp->session_affinity == PB_C(SESSION_AFFINITY__SESSION_AFFINITY_CLIENT_IP);
@@ -642,7 +719,6 @@ add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
 			fe->key.ip = v[j].ip;
 			fe->key.port = v[j].port != 0 ? v[j].port : rte_cpu_to_be_16((uint16_t)p->port);
 			fe->key.proto = proto_num(p->protocol);
-			fe->svc = idx;
 			fe->kind = (uint8_t)v[j].kind;
 			fe->flags = (uint8_t)((affinity ? KD_LB_F_AFFINITY : 0) |
 					      (external ? KD_LB_F_EXTERNAL : 0));
@@ -665,7 +741,7 @@ add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
 			 * externalTrafficPolicy.
 			 */
 			if (pool(sc, b, &fe->pool[KD_LB_IN], be, eps->n, !external && itp_local,
-				 KD_LB_IN, cfg->svc_maglev_m, sc->gen, e, what) != 0)
+				 KD_LB_IN, cfg->svc_maglev_m, e, what) != 0)
 				return e->code;
 			if (!external)
 				continue;
@@ -676,12 +752,113 @@ add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
 					if (be[x].flags & KD_LB_EP_USED)
 						be[x].flags |= KD_LB_EP_USED << KD_LB_EXT;
 			} else if (pool(sc, b, &fe->pool[KD_LB_EXT], be, eps->n, true, KD_LB_EXT,
-					cfg->svc_maglev_m, sc->gen, e, what) != 0) {
+					cfg->svc_maglev_m, e, what) != 0) {
 				return e->code;
 			}
 		}
 	}
 	return 0;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_unit(const void *a, const void *b)
+{
+	return cmp_u64(&(*(struct unit *const *)a)->serial, &(*(struct unit *const *)b)->serial);
+}
+
+/* The last build's unit of the Service with this serial, or NULL. */
+static struct unit *
+last_unit(const struct kd_svcc *sc, uint64_t serial)
+{
+	size_t lo = 0, hi = sc->n_units;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sc->units[mid]->serial == serial)
+			return sc->units[mid];
+		if (sc->units[mid]->serial < serial)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* svc's unit: the last build's if neither it nor its slices changed, else compiled now. */
+static struct unit *
+unit_get(struct kd_svcc *sc, const struct slice_ref *idx, size_t n_idx, const PB(Service) *svc,
+	 uint64_t serial, struct eps *eps, struct kd_api_err *e)
+{
+	struct slice_ref key = { .ns = svc->metadata->namespace_, .svc = svc->metadata->name };
+	size_t first = first_slice(idx, n_idx, svc), n = 0, i;
+	struct unit *u, *last;
+	uint64_t *ser;
+
+	while (first + n < n_idx && cmp_ref(&idx[first + n], &key) == 0)
+		n++;
+	ser = malloc((n ? n : 1) * sizeof(*ser));
+	if (ser == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		ser[i] = idx[first + i].serial;
+	qsort(ser, n, sizeof(*ser), cmp_u64);
+	last = last_unit(sc, serial);
+	if (last != NULL && last->n_slices == n && memcmp(last->slices, ser, n * sizeof(*ser)) == 0) {
+		free(ser);
+		last->refs++;
+		return last;
+	}
+	u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		free(ser);
+		goto nomem;
+	}
+	u->refs = 1;
+	u->serial = serial;
+	u->slices = ser;
+	u->n_slices = (uint32_t)n;
+	snprintf(u->name, sizeof(u->name), "%s/%s", svc->metadata->namespace_,
+		 svc->metadata->name);
+	if (svc->spec != NULL && add_service(sc, &u->b, idx, n_idx, svc, eps, e) != KD_OK) {
+		unit_put(sc, u);
+		return NULL;
+	}
+	for (i = 0; i < u->b.n_fe; i++)
+		disruption(&u->b.fe[i], kd_lb_live);
+	return u;
+nomem:
+	kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+	return NULL;
+}
+
+/* This build's units become the ones the next build looks in; on no memory, the old stay. */
+static void
+remember(struct kd_svcc *sc, const struct lbset *set)
+{
+	struct unit **u = malloc((set->n ? set->n : 1) * sizeof(*u));
+	size_t i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < set->n; i++) {
+		u[i] = set->u[i];
+		u[i]->refs++;
+	}
+	qsort(u, set->n, sizeof(*u), cmp_unit);
+	for (i = 0; i < sc->n_units; i++)
+		unit_put(sc, sc->units[i]);
+	free(sc->units);
+	sc->units = u;
+	sc->n_units = set->n;
 }
 
 struct kd_lb *
@@ -696,22 +873,23 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 	struct eps eps = { 0 };
 	struct slice_ref *slices;
 	size_t n_slices;
+	struct lbset *set;
 	struct kd_lb *lb;
-	struct build *b;
 	char hname[RTE_HASH_NAMESIZE];
-	uint32_t i;
+	uint32_t i, j, n_fe = 0;
 
 	lb = calloc(1, sizeof(*lb));
-	b = calloc(1, sizeof(*b));
+	set = calloc(1, sizeof(*set));
 	slices = index_slices(s, &n_slices);
-	if (lb == NULL || b == NULL || slices == NULL) {
+	if (lb == NULL || set == NULL || slices == NULL ||
+	    (set->u = calloc(k->n ? k->n : 1, sizeof(*set->u))) == NULL) {
 		free(lb);
-		free(b);
+		free(set);
 		free(slices);
 		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		return NULL;
 	}
-	lb->priv = b;
+	lb->priv = set;
 	lb->gen = ++sc->gen;
 	lb->hairpin_ip = sc->cfg->svc_hairpin_ip;
 	lb->node_ip = sc->cfg->vtep_ip;
@@ -722,18 +900,25 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 		goto fail;
 	}
 	for (i = 0; i < k->n; i++) {
-		const PB(Service) *svc = (const PB(Service) *)k->obj[i];
+		struct unit *u = unit_get(sc, slices, n_slices, (const PB(Service) *)k->obj[i],
+					  k->serial[i], &eps, e);
 
-		snprintf(lb->svc_name[i], sizeof(lb->svc_name[i]), "%s/%s",
-			 svc->metadata->namespace_, svc->metadata->name);
-		if (svc->spec != NULL &&
-		    add_service(sc, b, slices, n_slices, svc, i, &eps, e) != KD_OK)
+		if (u == NULL)
 			goto fail;
+		set->u[set->n++] = u;
+		memcpy(lb->svc_name[i], u->name, sizeof(lb->svc_name[i]));
+		n_fe += u->b.n_fe;
 	}
-	lb->fe = b->fe;
-	lb->n_fe = b->n_fe;
-	for (i = 0; i < lb->n_fe; i++)
-		disruption(&lb->fe[i], kd_lb_live);
+	lb->fe = malloc((n_fe ? n_fe : 1) * sizeof(*lb->fe));
+	if (lb->fe == NULL) {
+		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+		goto fail;
+	}
+	for (i = 0; i < set->n; i++)
+		for (j = 0; j < set->u[i]->b.n_fe; j++) {
+			lb->fe[lb->n_fe] = set->u[i]->b.fe[j];
+			lb->fe[lb->n_fe++].svc = i;
+		}
 	if (lb->n_fe == 0)
 		goto done;
 	snprintf(hname, sizeof(hname), "kd_lb_%" PRIu64, lb->gen);
@@ -767,13 +952,11 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 done:
 	free(eps.v);
 	free(slices);
-	/* Only this build's tables stay cached: the next build is most like it. */
-	kd_mcache_sweep(sc->mc, sc->gen);
+	remember(sc, set);
 	return lb;
 fail:
 	free(eps.v);
 	free(slices);
-	lb->fe = NULL;
 	kd_svcc_discard(sc, lb);
 	return NULL;
 }

@@ -103,13 +103,13 @@ kd_lb_select(const struct kd_lb_frontend *fe, enum kd_lb_side side, rte_be32_t c
 	if (unlikely(p->m == 0))
 		return NULL;
 	if (likely(!(fe->flags & KD_LB_F_AFFINITY)))
-		return &fe->be[p->maglev[hash % p->m]];
+		return &p->be[p->maglev[hash % p->m]];
 	k = (struct aff_key){ .client = client, .ip = fe->key.ip, .port = fe->key.port,
 			      .proto = fe->key.proto };
 	b = affinity_get(fe, (uint8_t)(KD_LB_EP_USED << side), &k, now);
 	if (b == NULL) {
 		/* The client alone picks the endpoint, so a re-pin after expiry is stable. */
-		b = &fe->be[p->maglev[rte_hash_crc_4byte(client, 0) % p->m]];
+		b = &p->be[p->maglev[rte_hash_crc_4byte(client, 0) % p->m]];
 	}
 	affinity_set(fe, &k, b, now);
 	return b;

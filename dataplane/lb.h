@@ -64,7 +64,8 @@ enum kd_lb_empty { KD_LB_REFUSE = 0, KD_LB_DROP = 1 };
 
 struct kd_lb_pool {
 	uint32_t m;			/* Maglev table size; 0: no endpoint takes connections */
-	const uint16_t *maglev;		/* m indices into be[] */
+	const uint16_t *maglev;		/* m indices into be[], shared by pools of equal be[] */
+	const struct kd_lb_backend *be;	/* the endpoints that take connections, in key order */
 	uint8_t empty;			/* enum kd_lb_empty, when m is 0 */
 	uint8_t snat;			/* source-translate to the node (policy Cluster) */
 };

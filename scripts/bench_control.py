@@ -170,6 +170,8 @@ def main():
     ap.add_argument("--traffic", type=float, default=0, metavar="PPS",
                     help="memif ports and PPS packets/s of established flows meanwhile")
     args = ap.parse_args()
+    if min(args.services, args.policies, args.updates) < 1 or args.endpoints < 2:
+        ap.error("--services, --policies and --updates take at least 1, --endpoints 2")
     api = kdpu_api.load()
     pb = api.pb
     tmp = tempfile.mkdtemp(prefix="kdpu-cp-")
@@ -197,7 +199,7 @@ def main():
                                      timeout=600)
         dt = time.perf_counter() - t0
         lat = []
-        for u in range(args.updates):
+        for u in range(min(args.updates, args.services)):  # updates of objects that exist
             _, sl = service(pb, u, args.endpoints - (u % 2))
             sl.name = f"namespaces/default/endpointslices/s{u}-1"
             lat.append(timed(lambda: stub.UpdateEndpointSlice(
@@ -213,7 +215,7 @@ def main():
                 parent=NS, network_policy=policy(pb, i)), timeout=600)
         dt = time.perf_counter() - t0
         lat = []
-        for u in range(args.updates):
+        for u in range(min(args.updates, args.policies)):
             np = policy(pb, u)
             np.name = f"namespaces/default/networkpolicies/p{u}"
             getattr(np.spec.ingress[0], "from")[0].ip_block.cidr = f"10.250.0.{u}/32"
