@@ -538,6 +538,28 @@ def test_maglev_disruption_one_of_ten_removed(cl, svc):
           f"({100.0 * moved / m:.2f}%), {f.get('maglevMovedKept', 0)} needlessly")
 
 
+def test_slice_moving_between_services_moves_its_endpoints(cl, svc):
+    """Each build reuses what did not change: a slice relabelled to another
+    Service leaves the first and joins the second, and a third, untouched
+    Service keeps answering from its own endpoint."""
+    svc(service("mova", "10.96.0.51", [http()]), service("movb", "10.96.0.52", [http()]),
+        service("movc", "10.96.0.53", [http()]),
+        slice_("mova", "mv-1", ["pa"]), slice_("movb", "mv-2", ["pb"]),
+        slice_("movc", "mv-3", ["rp"]))
+    assert cl.who("pc", "10.96.0.51", n=4).get("pa") == 4
+    assert cl.who("pc", "10.96.0.52", n=4).get("pb") == 4
+    cl.apply(slice_("movb", "mv-1", ["pa"]))
+    r = cl.who("pc", "10.96.0.51", n=2)
+    assert r["errors"] == {ECONNREFUSED: 2}, r
+    r = cl.who("pc", "10.96.0.52", n=60)
+    assert r["errors"] == {} and r.get("pa", 0) + r.get("pb", 0) == 60 and \
+        min(r.get("pa", 0), r.get("pb", 0)) > 0, r
+    assert cl.who("pc", "10.96.0.53", n=4).get("rp") == 4
+    cl.apply(slice_("mova", "mv-1", ["pa"]))
+    assert cl.who("pc", "10.96.0.51", n=4).get("pa") == 4
+    assert cl.who("pc", "10.96.0.52", n=4).get("pb") == 4
+
+
 def test_get_services_shows_endpoints_and_connections(cl, svc):
     svc(service("shown", "10.96.0.41", [http()]),
         slice_("shown", "shown-1", ["pa", "pb"], cond={
