@@ -46,7 +46,8 @@ struct build {
 	size_t n, cap;
 	const uint16_t **tab;		/* Maglev tables it holds a reference on */
 	size_t n_tab, cap_tab;
-	uint32_t n_fe, cap_fe;
+	uint32_t n_fe;
+	size_t cap_fe;
 	struct kd_lb_frontend *fe;
 };
 
@@ -173,22 +174,34 @@ kd_svcc_free(struct kd_svcc *sc)
 	free(sc);
 }
 
+/*
+ * The array v of n used and *cap allocated elements, with room for one more:
+ * v itself, or a larger copy; NULL when out of memory (v is then untouched).
+ */
+static void *
+room(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t c = *cap ? *cap * 2 : 16;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	nv = realloc(v, c * size);
+	if (nv != NULL)
+		*cap = c;
+	return nv;
+}
+
 static void *
 keep(struct build *b, void *p)
 {
-	if (p == NULL)
-		return NULL;
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		void **np = realloc(b->ptr, cap * sizeof(*np));
+	void **np = p != NULL ? room(b->ptr, &b->cap, b->n, sizeof(*np)) : NULL;
 
-		if (np == NULL) {
-			free(p);
-			return NULL;
-		}
-		b->ptr = np;
-		b->cap = cap;
+	if (np == NULL) {
+		free(p);
+		return NULL;
 	}
+	b->ptr = np;
 	b->ptr[b->n++] = p;
 	return p;
 }
@@ -197,17 +210,13 @@ keep(struct build *b, void *p)
 static int
 hold(struct kd_svcc *sc, struct build *b, const uint16_t *t)
 {
-	if (b->n_tab == b->cap_tab) {
-		size_t cap = b->cap_tab ? b->cap_tab * 2 : 64;
-		const uint16_t **nt = realloc(b->tab, cap * sizeof(*nt));
+	const uint16_t **nt = room(b->tab, &b->cap_tab, b->n_tab, sizeof(*nt));
 
-		if (nt == NULL) {
-			kd_mcache_put(sc->mc, t);
-			return -ENOMEM;
-		}
-		b->tab = nt;
-		b->cap_tab = cap;
+	if (nt == NULL) {
+		kd_mcache_put(sc->mc, t);
+		return -ENOMEM;
 	}
+	b->tab = nt;
 	b->tab[b->n_tab++] = t;
 	return 0;
 }
@@ -405,7 +414,7 @@ gather(struct eps *out, const struct slice_ref *idx, size_t n_idx, const PB(Serv
 		for (j = 0; j < es->n_endpoints; j++) {
 			const PB(Endpoint) *ep = es->endpoints[j];
 			const PB(EndpointConditions) *c = ep->conditions;
-			struct kd_lb_backend b = { .port = rte_cpu_to_be_16(port) };
+			struct kd_lb_backend b = { .port = rte_cpu_to_be_16(port) }, *nv;
 			bool ready = c != NULL ? cond(c->ready, true) : true;
 			bool serving = c != NULL ? cond(c->serving, ready) : ready;
 			bool term = c != NULL ? cond(c->terminating, false) : false;
@@ -427,15 +436,10 @@ gather(struct eps *out, const struct slice_ref *idx, size_t n_idx, const PB(Serv
 					out->v[x] = b;
 				continue;
 			}
-			if (out->n == out->cap) {
-				size_t cap = out->cap ? out->cap * 2 : 16;
-				struct kd_lb_backend *nv = realloc(out->v, cap * sizeof(*nv));
-
-				if (nv == NULL)
-					return -ENOMEM;
-				out->v = nv;
-				out->cap = cap;
-			}
+			nv = room(out->v, &out->cap, out->n, sizeof(*nv));
+			if (nv == NULL)
+				return -ENOMEM;
+			out->v = nv;
 			out->v[out->n++] = b;
 		}
 	}
@@ -557,15 +561,11 @@ nomem:
 static struct kd_lb_frontend *
 new_fe(struct build *b)
 {
-	if (b->n_fe == b->cap_fe) {
-		uint32_t cap = b->cap_fe ? b->cap_fe * 2 : 64;
-		struct kd_lb_frontend *nf = realloc(b->fe, cap * sizeof(*nf));
+	struct kd_lb_frontend *nf = room(b->fe, &b->cap_fe, b->n_fe, sizeof(*nf));
 
-		if (nf == NULL)
-			return NULL;
-		b->fe = nf;
-		b->cap_fe = cap;
-	}
+	if (nf == NULL)
+		return NULL;
+	b->fe = nf;
 	memset(&b->fe[b->n_fe], 0, sizeof(b->fe[0]));
 	return &b->fe[b->n_fe++];
 }
