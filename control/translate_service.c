@@ -35,6 +35,7 @@ struct kd_svcc {
 
 /* A slice, by the Service it belongs to: the build's index of the store's slices. */
 struct slice_ref {
+	uint32_t h;			/* of (ns, svc): the index sorts by it first */
 	const char *ns, *svc;
 	const PB(EndpointSlice) *es;
 	uint64_t serial;
@@ -310,18 +311,31 @@ slice_service(const PB(EndpointSlice) *es)
 	return NULL;
 }
 
+/* A reference to (ns, svc) with its hash; the terminating NUL separates the two. */
+static struct slice_ref
+ref(const char *ns, const char *svc)
+{
+	uint32_t h = rte_hash_crc(ns, strlen(ns) + 1, 0);
+
+	return (struct slice_ref){ .h = rte_hash_crc(svc, strlen(svc), h), .ns = ns, .svc = svc };
+}
+
+/* By hash, then by name: names are compared only between refs of equal hash. */
 static int
 cmp_ref(const void *a, const void *b)
 {
 	const struct slice_ref *x = a, *y = b;
-	int c = strcmp(x->ns, y->ns);
+	int c;
 
+	if (x->h != y->h)
+		return x->h < y->h ? -1 : 1;
+	c = strcmp(x->ns, y->ns);
 	return c != 0 ? c : strcmp(x->svc, y->svc);
 }
 
 /*
- * The store's slices sorted by (namespace, Service), once per build, so
- * that each Service finds its own by binary search instead of a scan.
+ * The store's slices sorted by the (namespace, Service) they belong to,
+ * once per build, so that each Service finds its own by binary search.
  */
 static struct slice_ref *
 index_slices(const struct kd_store *s, size_t *n)
@@ -337,19 +351,21 @@ index_slices(const struct kd_store *s, size_t *n)
 		const PB(EndpointSlice) *es = (const PB(EndpointSlice) *)k->obj[i];
 		const char *svc = slice_service(es);
 
-		if (svc != NULL)
-			r[(*n)++] = (struct slice_ref){ .ns = es->metadata->namespace_, .svc = svc,
-							.es = es, .serial = k->serial[i] };
+		if (svc != NULL) {
+			r[*n] = ref(es->metadata->namespace_, svc);
+			r[*n].es = es;
+			r[(*n)++].serial = k->serial[i];
+		}
 	}
 	qsort(r, *n, sizeof(*r), cmp_ref);
 	return r;
 }
 
-/* Where svc's slices start in the index. */
+/* Where svc's slices start in the index; *count says how many there are. */
 static size_t
-first_slice(const struct slice_ref *idx, size_t n, const PB(Service) *svc)
+slices_of(const struct slice_ref *idx, size_t n, const PB(Service) *svc, size_t *count)
 {
-	struct slice_ref key = { .ns = svc->metadata->namespace_, .svc = svc->metadata->name };
+	struct slice_ref key = ref(svc->metadata->namespace_, svc->metadata->name);
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
@@ -360,6 +376,8 @@ first_slice(const struct slice_ref *idx, size_t n, const PB(Service) *svc)
 		else
 			hi = mid;
 	}
+	for (*count = 0; lo + *count < n && cmp_ref(&idx[lo + *count], &key) == 0; (*count)++)
+		;
 	return lo;
 }
 
@@ -401,11 +419,10 @@ static int
 gather(struct eps *out, const struct slice_ref *idx, size_t n_idx, const PB(Service) *svc,
        const PB(ServicePort) *sp, const char *node)
 {
-	struct slice_ref key = { .ns = svc->metadata->namespace_, .svc = svc->metadata->name };
-	size_t i, j, x;
+	size_t n, first = slices_of(idx, n_idx, svc, &n), i, j, x;
 
 	out->n = 0;
-	for (i = first_slice(idx, n_idx, svc); i < n_idx && cmp_ref(&idx[i], &key) == 0; i++) {
+	for (i = first; i < first + n; i++) {
 		const PB(EndpointSlice) *es = idx[i].es;
 		uint16_t port;
 
@@ -798,13 +815,10 @@ static struct unit *
 unit_get(struct kd_svcc *sc, const struct slice_ref *idx, size_t n_idx, const PB(Service) *svc,
 	 uint64_t serial, struct eps *eps, struct kd_api_err *e)
 {
-	struct slice_ref key = { .ns = svc->metadata->namespace_, .svc = svc->metadata->name };
-	size_t first = first_slice(idx, n_idx, svc), n = 0, i;
+	size_t n, first = slices_of(idx, n_idx, svc, &n), i;
 	struct unit *u, *last;
 	uint64_t *ser;
 
-	while (first + n < n_idx && cmp_ref(&idx[first + n], &key) == 0)
-		n++;
 	ser = malloc((n ? n : 1) * sizeof(*ser));
 	if (ser == NULL)
 		goto nomem;
