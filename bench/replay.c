@@ -30,6 +30,7 @@
 
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/firewall.h"
 #include "dataplane/fwd.h"
 #include "dataplane/lb.h"
@@ -255,6 +256,10 @@ main(int argc, char **argv)
 	w.ct = kd_ct_create("replay_ct", scenario == 'd' ? (uint32_t)RTE_MIN(packets * 2, 1u << 22) :
 					  RTE_MAX(1024u, flows * 2), &tmo, kd_tables_qsbr());
 	if (w.ct == NULL)
+		return 1;
+	/* The cache the daemon gives a worker by default: one entry per connection. */
+	w.ctc = kd_ct_cache_create(RTE_MIN(rte_align32pow2(w.ct->capacity), 1u << 22), SOCKET_ID_ANY);
+	if (w.ctc == NULL)
 		return 1;
 	w.ct_hi = w.ct->capacity;
 	rte_rcu_qsbr_thread_register(kd_tables_qsbr(), 0);

@@ -99,6 +99,7 @@ struct kd_config {
 	uint32_t arp_refresh_s;
 	/* conntrack */
 	uint32_t ct_capacity;
+	uint32_t ct_cache_entries;	/* per worker; 0: no cache */
 	struct kd_ct_timeouts ct_timeouts;
 	/* services */
 	uint32_t svc_maglev_m;		/* prime */

@@ -16,38 +16,18 @@
 #include <rte_ring.h>
 
 #include "dataplane/conntrack.h"
+#include "dataplane/ct_cache.h"
 
 /*
  * Key data: record index << 2 | translated << 1 | direction. The translated
- * bit says, before the record is read, whether its line 1 will be.
+ * bit says, before the record is read, whether its line 1 will be. Indices
+ * stay under 2^30, so it fits the 32 bits a worker's cache keeps.
  */
 #define DATA(idx, nat, dir) \
 	((void *)(uintptr_t)(((uintptr_t)(idx) << 2) | ((uintptr_t)(nat) << 1) | (dir)))
 #define DATA_IDX(d) ((uint32_t)((uintptr_t)(d) >> 2))
 #define DATA_NAT(d) (((uintptr_t)(d) >> 1) & 1)
 #define DATA_DIR(d) ((uint8_t)((uintptr_t)(d) & 1))
-
-/*
- * The table's hash, inline: rte_hash_crc over the 16-byte key with seed 0, as
- * the table was created with, without an indirect call and a generic loop
- * per key. Lookups and inserts pass it in; both must agree with hash_func.
- */
-static __rte_always_inline hash_sig_t
-key_hash(const struct kd_ct_key *k)
-{
-	uint64_t a, b;
-
-	RTE_BUILD_BUG_ON(sizeof(*k) != 16);
-	memcpy(&a, k, 8);
-	memcpy(&b, (const uint8_t *)k + 8, 8);
-	return rte_hash_crc_8byte(b, rte_hash_crc_8byte(a, 0));
-}
-
-hash_sig_t
-kd_ct_key_hash(const struct kd_ct_key *k)
-{
-	return key_hash(k);
-}
 
 /* A deleted record waiting out its grace period: its key slots and its index. */
 struct dead {
@@ -182,37 +162,83 @@ kd_ct_count(const struct kd_ct *ct)
 	return __atomic_load_n(&ct->n_live, __ATOMIC_RELAXED);
 }
 
-void
-kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, unsigned int n,
-		   uint32_t *idx, uint8_t *dir)
+/* What a hit's packet will read: line 0, and line 1 if translated or TCP. */
+static __rte_always_inline void
+found(const struct kd_ct *ct, const struct kd_ct_key *k, uintptr_t data, uint32_t *idx,
+      uint8_t *dir)
 {
+	const struct kd_ct_conn *c = &ct->conn[DATA_IDX(data)];
+
+	rte_prefetch0(c);
+	if (DATA_NAT(data) || k->proto == IPPROTO_TCP)
+		rte_prefetch0(&c->key[KD_CT_REPLY]);
+	*idx = DATA_IDX(data);
+	*dir = DATA_DIR(data);
+}
+
+unsigned int
+kd_ct_lookup_burst(struct kd_ct *ct, struct kd_ct_cache *cc, const struct kd_ct_key *const *keys,
+		   const uint32_t *hash, unsigned int n, uint32_t *idx, uint8_t *dir)
+{
+	const struct kd_ct_key *mkey[RTE_HASH_LOOKUP_BULK_MAX];
+	hash_sig_t mhash[RTE_HASH_LOOKUP_BULK_MAX];
+	uint8_t at[RTE_HASH_LOOKUP_BULK_MAX];
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
-	hash_sig_t sig[RTE_HASH_LOOKUP_BULK_MAX];
-	uint64_t hits = 0;
-	unsigned int i, done = 0;
+	unsigned int i, j, k, done, misses = 0;
+	uint64_t hits;
 
-	while (done < n) {
-		unsigned int k = RTE_MIN(n - done, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
+	for (done = 0; done < n; done += k) {
+		unsigned int m = 0;
 
-		for (i = 0; i < k; i++)
-			sig[i] = key_hash(keys[done + i]);
-		rte_hash_lookup_with_hash_bulk_data(ct->hash, (const void **)(uintptr_t)&keys[done],
-						    sig, k, &hits, data);
+		k = RTE_MIN(n - done, (unsigned int)RTE_HASH_LOOKUP_BULK_MAX);
+
 		for (i = 0; i < k; i++) {
-			if (hits & (1ULL << i)) {
-				const struct kd_ct_conn *c = &ct->conn[DATA_IDX(data[i])];
+			uint32_t d;
 
-				rte_prefetch0(c);
-				if (DATA_NAT(data[i]) || keys[done + i]->proto == IPPROTO_TCP)
-					rte_prefetch0(c->key);
-				idx[done + i] = DATA_IDX(data[i]);
-				dir[done + i] = DATA_DIR(data[i]);
-			} else {
-				idx[done + i] = UINT32_MAX;
+			if (cc != NULL && kd_ct_cache_find(cc, hash[done + i], &d)) {
+				found(ct, keys[done + i], d, &idx[done + i], &dir[done + i]);
+				continue;
 			}
+			mkey[m] = keys[done + i];
+			mhash[m] = hash[done + i];
+			at[m++] = (uint8_t)i;
 		}
-		done += k;
+		misses += m;
+		if (m == 0)
+			continue;
+		hits = 0;
+		rte_hash_lookup_with_hash_bulk_data(ct->hash, (const void **)(uintptr_t)mkey, mhash,
+						    m, &hits, data);
+		for (j = 0; j < m; j++) {
+			unsigned int x = done + at[j];
+
+			if (!(hits & (1ULL << j))) {
+				idx[x] = UINT32_MAX;
+				continue;
+			}
+			found(ct, keys[x], (uintptr_t)data[j], &idx[x], &dir[x]);
+			if (cc != NULL)
+				kd_ct_cache_fill(cc, hash[x], (uint32_t)(uintptr_t)data[j]);
+		}
 	}
+	return misses;
+}
+
+void
+kd_ct_lookup_table(struct kd_ct *ct, struct kd_ct_cache *cc, const struct kd_ct_key *key,
+		   uint32_t hash, uint32_t *idx, uint8_t *dir)
+{
+	void *data;
+
+	if (rte_hash_lookup_with_hash_data(ct->hash, key, hash, &data) < 0) {
+		*idx = UINT32_MAX;
+		if (cc != NULL)
+			kd_ct_cache_forget(cc, hash);
+		return;
+	}
+	found(ct, key, (uintptr_t)data, idx, dir);
+	if (cc != NULL)
+		kd_ct_cache_fill(cc, hash, (uint32_t)(uintptr_t)data);
 }
 
 static void
@@ -252,8 +278,8 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 		reply = &rev;
 	else if (memcmp(reply, &rev, sizeof(rev)) != 0)
 		flags |= KD_CT_F_NAT;
-	hk = key_hash(key);
-	hr = key_hash(reply);
+	hk = kd_ct_hash(key);
+	hr = kd_ct_hash(reply);
 	rte_spinlock_lock(&ct->wlock);
 	/* Single writer from here: check-then-add cannot race another insert. */
 	if (rte_hash_lookup_with_hash_data(ct->hash, key, hk, &slot) >= 0) {
@@ -319,9 +345,9 @@ delete_locked(struct kd_ct *ct, uint32_t idx)
 	if (__atomic_fetch_or(&c->flags, KD_CT_F_DEAD, __ATOMIC_ACQ_REL) & KD_CT_F_DEAD)
 		return;
 	d.pos[0] = rte_hash_del_key_with_hash(ct->hash, &c->key[KD_CT_ORIG],
-					     key_hash(&c->key[KD_CT_ORIG]));
+					     kd_ct_hash(&c->key[KD_CT_ORIG]));
 	d.pos[1] = rte_hash_del_key_with_hash(ct->hash, &c->key[KD_CT_REPLY],
-					     key_hash(&c->key[KD_CT_REPLY]));
+					     kd_ct_hash(&c->key[KD_CT_REPLY]));
 	/* Sized for every record, so the queue cannot be full. */
 	rte_rcu_qsbr_dq_enqueue(ct->dq, &d);
 	ct->n_live--;

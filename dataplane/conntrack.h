@@ -16,6 +16,11 @@
  * state moves under a per-record try-lock, and a packet that finds it taken
  * passes on the state it read (it never waits).
  *
+ * At scale a lookup in the hash waits on three memory reads in a row (bucket,
+ * key store, record), so each worker keeps a cache in front of it
+ * (ct_cache.h) that points straight at records: a hit waits on one read
+ * before the record's, and the record confirms it.
+ *
  * Aging never stalls a worker: each worker sweeps its part of the record
  * array in small slices, paced to once a second, and deletes expired keys; a
  * lookup that finds an expired record treats it as gone. A deleted record and its key
@@ -30,6 +35,8 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_hash_crc.h>
 #include <rte_spinlock.h>
 
 #include "dataplane/ct_tcp.h"
@@ -38,6 +45,7 @@ struct rte_hash;
 struct rte_ring;
 struct rte_rcu_qsbr;
 struct rte_rcu_qsbr_dq;
+struct kd_ct_cache;
 
 /* Tuple of one direction. ICMP echo: port[0] is the identifier, port[1] 0. */
 struct kd_ct_key {
@@ -72,25 +80,29 @@ struct kd_ct_timeouts {
 
 /*
  * Two cache lines: the size that decides how many connections fit in a card.
- * Line 0 is what every packet of a connection reads and writes; line 1, the
- * tuples and the TCP state, is read only by a translated or TCP connection's
- * packets, so a plain one costs one line (see kd_ct_lookup_burst).
+ * Line 0 is what every packet of a connection reads and writes, and ends
+ * with the original tuple, so that a worker's cache hit is confirmed on the
+ * line the packet reads anyway (the reply tuple of an untranslated
+ * connection is its reverse). Line 1, the reply tuple and the TCP state, is
+ * read only by a translated or TCP connection's packets (see
+ * kd_ct_lookup_burst).
  */
 struct kd_ct_conn {
 	uint64_t expires;		/* TSC */
 	uint64_t pkts[2], bytes[2];
 	uint32_t pgen;			/* policy generation it was last judged by */
-	uint32_t policy;		/* the policy that allowed it (0: pod not isolated) */
-	uint32_t created;		/* seconds of TSC */
-	rte_spinlock_t lock;		/* TCP state only; taken with trylock */
 	uint8_t flags;
 	uint8_t proto;
 	uint16_t hop;			/* underlay neighbour slot of an underlay end, see arp.h */
-	struct kd_ct_key key[2] __rte_aligned(64);	/* original, reply */
+	struct kd_ct_key key[2];	/* original (line 0), reply (line 1) */
+	uint32_t policy;		/* the policy that allowed it (0: pod not isolated) */
+	uint32_t created;		/* seconds of TSC */
+	rte_spinlock_t lock;		/* TCP state only; taken with trylock */
 	struct kd_ct_tcp tcp;
 } __rte_aligned(64);
 _Static_assert(sizeof(struct kd_ct_conn) == 128, "a connection record is two cache lines");
-_Static_assert(offsetof(struct kd_ct_conn, hop) < 64, "the per-packet fields share line 0");
+_Static_assert(offsetof(struct kd_ct_conn, key) == 48,
+	       "the per-packet fields and the original tuple share line 0");
 
 /* Timeout slots after the TCP states. */
 enum {
@@ -185,17 +197,65 @@ kd_ct_key_reverse(struct kd_ct_key *r, const struct kd_ct_key *k)
 	r->zone = k->zone;
 }
 
-/** The hash the table files key under (for tests: it must equal rte_hash_crc's). */
-uint32_t kd_ct_key_hash(const struct kd_ct_key *k);
+/**
+ * The hash the table files key under: rte_hash_crc over the 16-byte key,
+ * seed 0, inline. Lookups and inserts pass it in, so it is computed once
+ * per packet for the worker's cache and the table.
+ */
+static __rte_always_inline uint32_t
+kd_ct_hash(const struct kd_ct_key *k)
+{
+	uint64_t a, b;
+
+	RTE_BUILD_BUG_ON(sizeof(*k) != 16);
+	memcpy(&a, k, 8);
+	memcpy(&b, (const uint8_t *)k + 8, 8);
+	return rte_hash_crc_8byte(b, rte_hash_crc_8byte(a, 0));
+}
 
 /**
- * Look up n keys at once. For each hit, idx[i] is the record index and
- * dir[i] the direction the key matched; misses get idx[i] = UINT32_MAX.
- * The record lines a hit's packet will read are prefetched: line 0, and
- * line 1 for a translated or TCP connection.
+ * Look up n keys at once, hash[i] being kd_ct_hash(keys[i]); cc, the
+ * worker's cache, may be NULL. For each hit, idx[i] is the record index and
+ * dir[i] the direction the key matched; misses get idx[i] = UINT32_MAX. A
+ * hit is a candidate until kd_ct_confirm() says so, on a record line this
+ * prefetches: line 0, and line 1 for a translated or TCP connection. Returns
+ * how many keys the cache did not have.
  */
-void kd_ct_lookup_burst(struct kd_ct *ct, const struct kd_ct_key *const *keys, unsigned int n,
-			uint32_t *idx, uint8_t *dir);
+unsigned int kd_ct_lookup_burst(struct kd_ct *ct, struct kd_ct_cache *cc,
+				const struct kd_ct_key *const *keys, const uint32_t *hash,
+				unsigned int n, uint32_t *idx, uint8_t *dir);
+
+/**
+ * The table alone, for a candidate kd_ct_confirm() refused: repairs cc
+ * (may be NULL) with what the table says. Same results as above.
+ */
+void kd_ct_lookup_table(struct kd_ct *ct, struct kd_ct_cache *cc, const struct kd_ct_key *key,
+			uint32_t hash, uint32_t *idx, uint8_t *dir);
+
+/**
+ * Whether record idx is a live connection whose key in direction dir is k.
+ * A cache entry may outlive its connection, and the record its slot: it is
+ * confirmed against the record itself. Safe for a reader between two
+ * quiescent reports: a record's keys change only when it is reused, after a
+ * grace period that began once it was marked dead.
+ */
+static __rte_always_inline bool
+kd_ct_confirm(const struct kd_ct *ct, uint32_t idx, uint8_t dir, const struct kd_ct_key *k)
+{
+	const struct kd_ct_conn *c = &ct->conn[idx];
+	uint8_t f = __atomic_load_n(&c->flags, __ATOMIC_ACQUIRE);
+	const struct kd_ct_key *o = &c->key[KD_CT_ORIG];
+
+	if ((f & (KD_CT_F_DEAD | KD_CT_F_USED)) != KD_CT_F_USED)
+		return false;
+	if (dir == KD_CT_ORIG)
+		return memcmp(o, k, sizeof(*k)) == 0;
+	if (f & KD_CT_F_NAT)
+		return memcmp(&c->key[KD_CT_REPLY], k, sizeof(*k)) == 0;
+	/* Untranslated: the reply tuple is the original's reverse, on line 0. */
+	return o->ip[0] == k->ip[1] && o->ip[1] == k->ip[0] && o->port[0] == k->port[1] &&
+	       o->port[1] == k->port[0] && o->proto == k->proto && o->zone == k->zone;
+}
 
 /**
  * Insert a connection whose original direction is key (reply: key's

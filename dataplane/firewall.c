@@ -8,6 +8,7 @@
 
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/firewall.h"
 #include "dataplane/lb.h"
 #include "dataplane/nat.h"
@@ -139,10 +140,10 @@ related(struct kd_worker *w, struct kd_fw_pkt *p)
 		memcpy(k.port, (const uint8_t *)in + ihl, 4);
 	/* The quoted packet went the other way: its key is this error's reverse. */
 	kd_ct_key_reverse(&r, &k);
-	kd_ct_lookup_burst(ct, &kp, 1, &idx, &dir);
+	kd_ct_lookup_table(ct, NULL, kp, kd_ct_hash(kp), &idx, &dir);
 	if (idx == UINT32_MAX) {
 		kp = &k;
-		kd_ct_lookup_burst(ct, &kp, 1, &idx, &dir);
+		kd_ct_lookup_table(ct, NULL, kp, kd_ct_hash(kp), &idx, &dir);
 		return idx != UINT32_MAX;
 	}
 	c = &ct->conn[idx];
@@ -571,14 +572,21 @@ service(struct kd_worker *w, const struct kd_tables *t, const struct kd_lb *lb,
 /* One packet after its lookup: a known connection's, or a new one's. */
 static __rte_always_inline void
 judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *pol,
-      const struct kd_lb *lb, struct kd_fw_pkt *p, uint8_t kind, uint32_t idx, uint8_t dir,
-      uint64_t now)
+      const struct kd_lb *lb, struct kd_fw_pkt *p, uint8_t kind, uint32_t hash, uint32_t idx,
+      uint8_t dir, uint64_t now)
 {
 	struct kd_ct *ct = w->ct;
 	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
-	const struct kd_ct_conn *c = idx != UINT32_MAX ? &ct->conn[idx] : NULL;
-	bool live = c != NULL && !(__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & KD_CT_F_DEAD);
+	bool live = idx != UINT32_MAX && kd_ct_confirm(ct, idx, dir, &p->key);
+	const struct kd_ct_conn *c;
 
+	if (unlikely(idx != UINT32_MAX && !live)) {
+		/* A cache entry that outlived its connection, or a connection being deleted. */
+		w->st->event[KD_EV_CT_CACHE_STALE]++;
+		kd_ct_lookup_table(ct, w->ctc, &p->key, hash, &idx, &dir);
+		live = idx != UINT32_MAX && kd_ct_confirm(ct, idx, dir, &p->key);
+	}
+	c = idx != UINT32_MAX ? &ct->conn[idx] : NULL;
 	p->idx = idx;
 	p->dir = dir;
 	if (live && unlikely((int64_t)(now - __atomic_load_n(&c->expires, __ATOMIC_RELAXED)) > 0)) {
@@ -636,7 +644,9 @@ judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 /*
  * Lookups go in chunks, one ahead of the judging: the records a chunk's
  * lookup prefetched arrive while the next chunk is looked up, so at scale
- * the record misses overlap the hash's instead of stalling after them.
+ * the record misses overlap the next lookups instead of stalling after
+ * them. The cache buckets of the whole burst are prefetched as its keys are
+ * built, one stage earlier still.
  */
 #define FW_CHUNK 16
 
@@ -651,12 +661,17 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 	uint8_t kind[KD_BURST];
 	uint32_t idx[KD_BURST];
 	uint8_t dir[KD_BURST];
+	uint32_t hash[KD_BURST];
 	uint64_t now = rte_rdtsc();
 	uint16_t i, s, judged = 0;
+	unsigned int misses = 0;
 
 	for (i = 0; i < n; i++) {
 		kind[i] = (uint8_t)build_key(&p[i], &p[i].key);
 		kp[i] = &p[i].key;
+		hash[i] = kd_ct_hash(kp[i]);
+		if (w->ctc != NULL)
+			kd_ct_cache_prefetch(w->ctc, hash[i]);
 		p[i].nat = 0;
 		p[i].masq = 0;
 		p[i].back = 0;
@@ -665,10 +680,13 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 	}
 	for (s = 0; judged < n; s += FW_CHUNK) {
 		if (s < n)
-			kd_ct_lookup_burst(ct, &kp[s], RTE_MIN(FW_CHUNK, n - s), &idx[s], &dir[s]);
+			misses += kd_ct_lookup_burst(ct, w->ctc, &kp[s], &hash[s],
+						     RTE_MIN(FW_CHUNK, n - s), &idx[s], &dir[s]);
 		for (; judged < RTE_MIN(s, n); judged++)
-			judge(w, t, pol, lb, &p[judged], kind[judged], idx[judged], dir[judged], now);
+			judge(w, t, pol, lb, &p[judged], kind[judged], hash[judged], idx[judged],
+			      dir[judged], now);
 	}
+	w->st->event[KD_EV_CT_CACHE_MISS] += misses;
 }
 
 /* Counted like a drop, answered like a closed port: back to the vNIC it came from. */

@@ -35,6 +35,7 @@
 #include "control/translate_service.h"
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/lb.h"
 #include "dataplane/stats.h"
 #include "dataplane/tables.h"
@@ -204,6 +205,17 @@ launch_workers(struct daemon *d)
 		w->ctl_tx = i == 0 ? d->ctl_tx : NULL;
 		/* Each worker ages its own share of the connection table. */
 		w->ct = d->ct;
+		if (cfg->ct_cache_entries != 0) {
+			w->ctc = kd_ct_cache_create(cfg->ct_cache_entries,
+						    (int)rte_lcore_to_socket_id(cfg->worker_lcores[i]));
+			if (w->ctc == NULL) {
+				fprintf(stderr, "kdpu-dataplane: conntrack.cache_entries %u: "
+					"cannot allocate %zu MiB for worker %u\n",
+					cfg->ct_cache_entries,
+					kd_ct_cache_memsize(cfg->ct_cache_entries) >> 20, i);
+				return -1;
+			}
+		}
 		w->ct_lo = (uint32_t)((uint64_t)cfg->ct_capacity * i / cfg->n_workers);
 		w->ct_hi = (uint32_t)((uint64_t)cfg->ct_capacity * (i + 1) / cfg->n_workers);
 		w->ct_cursor = w->ct_lo;
@@ -573,6 +585,8 @@ out:
 			rte_pktmbuf_free(m);
 		rte_ring_free(d.ctl_tx);
 	}
+	for (i = 0; d.workers != NULL && i < d.cfg.n_workers; i++)
+		kd_ct_cache_free(d.workers[i].ctc);
 	rte_free(d.workers);
 	rte_free(d.stats);
 	rte_mempool_free(d.mp);

@@ -24,6 +24,7 @@
 
 struct rte_ring;
 struct kd_ct;
+struct kd_ct_cache;
 
 struct kd_txbuf {
 	uint16_t n;
@@ -39,6 +40,7 @@ struct kd_worker {
 	struct kd_stats *st;
 	struct rte_ring *ctl_tx;	/* worker 0 only */
 	struct kd_ct *ct;		/* shared connection table */
+	struct kd_ct_cache *ctc;	/* this worker's cache in front of it; NULL: none */
 	uint32_t ct_lo, ct_hi, ct_cursor;	/* this worker's aging range */
 	uint64_t age_next, age_gap;	/* TSC of the next aging slice, and between two */
 	uint16_t n_dirty;

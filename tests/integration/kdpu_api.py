@@ -51,4 +51,7 @@ def load():
 
 
 def channel(sock):
-    return grpc.insecure_channel("unix:" + sock)
+    # Its own subchannels: gRPC otherwise shares one connection between channels to the
+    # same address, and a channel opened after a daemon restart could inherit the dead
+    # daemon's connection and fail its first call with "Broken pipe".
+    return grpc.insecure_channel("unix:" + sock, options=[("grpc.use_local_subchannel_pool", 1)])

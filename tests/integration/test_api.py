@@ -308,6 +308,7 @@ def test_restart_then_reapply_restores_service(anode):
     n = anode
     n.api.CreateNetdev(netdev())
     n.ping("pc", kt.RPOD_IP, count=2)
+    n.chan.close()
     assert n.restart() == 0
     n.wait_neighbor()
     n.chan = kdpu_api.channel(n.sock)

@@ -27,6 +27,22 @@ for i in range(n):
     s.close()
 """
 
+ASK = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[3])))
+s.settimeout(2)
+got = 0
+for i in range(int(sys.argv[1])):
+    s.sendto(b"x", (sys.argv[2], 53))
+    try:
+        s.recv(64)
+        got += 1
+    except OSError:
+        pass
+print(got)
+"""
+
 
 @pytest.fixture(scope="module", params=WORKERS, ids=lambda w: f"{w}worker")
 def small(request):
@@ -106,6 +122,20 @@ def test_expired_count_matches(small):
         time.sleep(UDP_TIMEOUT + 3)
     assert d.event("ct_new") >= 50
     assert d.event("ct_expired") >= 50
+
+
+def test_established_packets_come_from_the_workers_cache(small):
+    """The first packet each way asks the table and fills the worker's cache; every
+    later packet of the connection, both ways, is answered by the cache."""
+    n = small
+    pb = kt.PODS["pb"][0]
+    assert n.nsx("pa", kt.PYTHON, "-c", ASK, "2", pb, "34567").strip() == "2"
+    with Delta(n) as d:
+        assert n.nsx("pa", kt.PYTHON, "-c", ASK, "40", pb, "34567").strip() == "40"
+    assert d.event("ct_new") == 0, d.drops_changed()
+    assert d.event("fwd_local") >= 80
+    assert d.event("ct_cache_miss") == 0
+    assert d.event("ct_cache_stale") == 0
 
 
 def test_a_burst_of_one_new_flow_is_one_connection(small):

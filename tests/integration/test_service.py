@@ -674,10 +674,13 @@ def test_udp_flow_moves_when_its_endpoint_leaves(cl, svc):
         cl.apply(slice_("udpm", "udpm-1", ["pa", "pb"], cond={
             first: {"ready": False, "serving": True, "terminating": True}}))
         assert ask() == first
-        cl.apply(slice_("udpm", "udpm-1", [other]))
-        # The old endpoint's server is still up: only the flush moves the flow.
-        assert ask() == other
-        assert ask() == other
+        with Delta(cl.node) as d:
+            cl.apply(slice_("udpm", "udpm-1", [other]))
+            # The old endpoint's server is still up: only the flush moves the flow.
+            assert ask() == other
+            assert ask() == other
+        # The worker's cache still named the deleted connection: the record refused it.
+        assert d.event("ct_cache_stale") >= 1
     finally:
         p.stdin.close()
         p.wait(timeout=10)

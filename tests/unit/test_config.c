@@ -137,6 +137,41 @@ test_errors(void **state)
 	}
 }
 
+/* base with extra lines after it: line 14 on. */
+static int
+load_more(const char *extra)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "%s%s", base, extra);
+	return load_text(text);
+}
+
+/* A worker's connection cache: one entry per connection, a power of two, 32 MiB at most. */
+static void
+test_conntrack_cache_sizing(void **state)
+{
+	static const struct { const char *conf; uint32_t entries; } c[] = {
+		{ "", 262144 },
+		{ "conntrack = { capacity = 100000; };\n", 131072 },
+		{ "conntrack = { capacity = 50000000; };\n", 4194304 },
+		{ "conntrack = { capacity = 100000; cache_entries = 0; };\n", 0 },
+		{ "conntrack = { cache_entries = 5000; };\n", 5000 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < RTE_DIM(c); i++) {
+		assert_int_equal(load_more(c[i].conf), 0);
+		assert_int_equal(cfg.ct_cache_entries, c[i].entries);
+		kd_config_free(&cfg);
+	}
+	assert_int_equal(load_more("conntrack = { cache_entries = -1; };\n"), -1);
+	expect_error(14, "conntrack.cache_entries");
+	assert_int_equal(load_more("conntrack = { cache_entries = 100000000; };\n"), -1);
+	expect_error(14, "conntrack.cache_entries");
+}
+
 static void
 test_structural_errors(void **state)
 {
@@ -193,6 +228,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_conntrack_cache_sizing),
 		cmocka_unit_test(test_structural_errors),
 		cmocka_unit_test(test_value_parsers),
 	};

@@ -16,6 +16,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/conntrack.h"
+#include "dataplane/ct_cache.h"
 
 static struct rte_rcu_qsbr *qsbr;
 static struct kd_ct_timeouts tmo;
@@ -80,12 +81,26 @@ static uint32_t
 lookup(struct kd_ct *ct, const struct kd_ct_key *k, uint8_t *dir)
 {
 	const struct kd_ct_key *keys[1] = { k };
-	uint32_t idx;
+	uint32_t idx, h = kd_ct_hash(k);
 	uint8_t d = 0xff;
 
-	kd_ct_lookup_burst(ct, keys, 1, &idx, &d);
+	kd_ct_lookup_burst(ct, NULL, keys, &h, 1, &idx, &d);
 	if (dir != NULL)
 		*dir = d;
+	return idx;
+}
+
+/* A worker's lookup: through its cache, then confirmed on the record, as the firewall does. */
+static uint32_t
+cached(struct kd_ct *ct, struct kd_ct_cache *cc, const struct kd_ct_key *k, uint8_t *dir,
+       unsigned int *misses)
+{
+	const struct kd_ct_key *keys[1] = { k };
+	uint32_t idx, h = kd_ct_hash(k);
+
+	*misses = kd_ct_lookup_burst(ct, cc, keys, &h, 1, &idx, dir);
+	if (idx != UINT32_MAX && !kd_ct_confirm(ct, idx, *dir, k))
+		kd_ct_lookup_table(ct, cc, k, h, &idx, dir);
 	return idx;
 }
 
@@ -111,7 +126,9 @@ test_inline_hash_is_the_tables(void **state)
 		k = (struct kd_ct_key){ .ip = { seed, seed * 31u }, .port = { (uint16_t)seed,
 			(uint16_t)(seed >> 16) }, .proto = (uint8_t)(seed >> 8),
 			.zone = (uint16_t)(seed >> 20) };
-		assert_int_equal(kd_ct_key_hash(&k), rte_hash_crc(&k, sizeof(k), 0));
+		/* rte_hash_crc reads k as uint64_t: have k in memory first, as for the table. */
+		rte_compiler_barrier();
+		assert_int_equal(kd_ct_hash(&k), rte_hash_crc(&k, sizeof(k), 0));
 	}
 }
 
@@ -340,6 +357,131 @@ test_one_million(void **state)
 	kd_ct_free(ct);
 }
 
+/* The second lookup of each direction comes from the cache, and is confirmed on the record. */
+static void
+test_cache_answers_both_directions(void **state)
+{
+	struct kd_ct *ct = table(64);
+	struct kd_ct_cache *cc = kd_ct_cache_create(64, SOCKET_ID_ANY);
+	struct kd_ct_key k = key(0x0a000001, 5555, 0x0a000002, 53, IPPROTO_UDP, 3);
+	struct kd_ct_key n = key(0x0a000001, 5556, 0x0a600001, 80, IPPROTO_UDP, 3);
+	struct kd_ct_key nreply = key(0x0af40205, 8080, 0x0a000001, 5556, IPPROTO_UDP, 3);
+	struct kd_ct_key r, *keys[] = { &k, &r, &n, &nreply };
+	unsigned int i, round, misses;
+	int idx[2];
+	uint8_t dir;
+
+	(void)state;
+	assert_non_null(cc);
+	kd_ct_key_reverse(&r, &k);
+	idx[0] = kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
+	idx[1] = kd_ct_insert(ct, &n, &nreply, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
+	assert_true(idx[0] >= 0 && idx[1] >= 0);
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < RTE_DIM(keys); i++) {
+			const struct kd_ct_key *one[1] = { keys[i] };
+			uint32_t h = kd_ct_hash(keys[i]), found;
+
+			misses = kd_ct_lookup_burst(ct, cc, one, &h, 1, &found, &dir);
+			assert_int_equal(misses, round == 0 ? 1 : 0);
+			assert_int_equal(found, (uint32_t)idx[i / 2]);
+			assert_int_equal(dir, i % 2);
+			assert_true(kd_ct_confirm(ct, found, dir, keys[i]));
+		}
+	/* Another zone is another connection, whatever the cache holds. */
+	k.zone = 4;
+	assert_int_equal(cached(ct, cc, &k, &dir, &misses), UINT32_MAX);
+	kd_ct_cache_free(cc);
+	kd_ct_free(ct);
+}
+
+/*
+ * An entry outlives its connection: refused while the record is dead, and
+ * when the record holds another connection; the table then answers, and the
+ * cache learns it.
+ */
+static void
+test_cache_entry_outliving_its_connection(void **state)
+{
+	struct kd_ct *ct = table(16);
+	struct kd_ct_cache *cc = kd_ct_cache_create(64, SOCKET_ID_ANY);
+	struct kd_ct_key fill;
+	struct kd_ct_key k = key(0x0a000001, 1000, 0x0a000002, 53, IPPROTO_UDP, 0);
+	struct kd_ct_key k2 = key(0x0a000009, 2000, 0x0a000002, 53, IPPROTO_UDP, 0);
+	const struct kd_ct_key *keys[1] = { &k };
+	uint32_t idx, h = kd_ct_hash(&k);
+	unsigned int misses;
+	uint8_t dir;
+	int i, i0, i2;
+
+	(void)state;
+	assert_non_null(cc);
+	i0 = kd_ct_insert(ct, &k, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
+	assert_true(i0 >= 0);
+	for (i = 1; i < 16; i++) {	/* a full table: k's slot is the next one free */
+		fill = key(0x0b000000 + (uint32_t)i, 1000, 0x0a000002, 53, IPPROTO_UDP, 0);
+		assert_true(kd_ct_insert(ct, &fill, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir) >= 0);
+	}
+	assert_int_equal(cached(ct, cc, &k, &dir, &misses), (uint32_t)i0);
+	kd_ct_delete(ct, (uint32_t)i0);
+	/* Dead, not yet reused: the cache still names it, the record refuses. */
+	assert_int_equal(kd_ct_lookup_burst(ct, cc, keys, &h, 1, &idx, &dir), 0);
+	assert_int_equal(idx, (uint32_t)i0);
+	assert_false(kd_ct_confirm(ct, idx, dir, &k));
+	quiesce(ct);
+	i2 = kd_ct_insert(ct, &k2, NULL, KD_CT_NO_HOP, 1, &f_idx, &f_dir);
+	assert_int_equal(i2, i0);	/* its slot, reused */
+	/* Live again, with another tuple: still refused. */
+	assert_int_equal(kd_ct_lookup_burst(ct, cc, keys, &h, 1, &idx, &dir), 0);
+	assert_int_equal(idx, (uint32_t)i0);
+	assert_false(kd_ct_confirm(ct, idx, dir, &k));
+	assert_true(kd_ct_confirm(ct, idx, KD_CT_ORIG, &k2));
+	/* The table has no k: the cache forgets it, so the next lookup misses. */
+	kd_ct_lookup_table(ct, cc, &k, h, &idx, &dir);
+	assert_int_equal(idx, UINT32_MAX);
+	assert_int_equal(kd_ct_lookup_burst(ct, cc, keys, &h, 1, &idx, &dir), 1);
+	assert_int_equal(idx, UINT32_MAX);
+	assert_int_equal(cached(ct, cc, &k2, &dir, &misses), (uint32_t)i2);
+	kd_ct_cache_free(cc);
+	kd_ct_free(ct);
+}
+
+/* A full bucket replaces its ways in turn; a refill keeps the way its hash had. */
+static void
+test_cache_full_bucket_replaces_in_turn(void **state)
+{
+	struct kd_ct_cache *cc = kd_ct_cache_create(1, SOCKET_ID_ANY);	/* one bucket */
+	uint32_t i, d;
+
+	(void)state;
+	assert_non_null(cc);
+	assert_int_equal(cc->mask, 0);
+	for (i = 1; i <= KD_CT_CACHE_WAYS; i++)
+		kd_ct_cache_fill(cc, i * 0x10001u, i);
+	for (i = 1; i <= KD_CT_CACHE_WAYS; i++) {
+		assert_true(kd_ct_cache_find(cc, i * 0x10001u, &d));
+		assert_int_equal(d, i);
+	}
+	kd_ct_cache_fill(cc, 3 * 0x10001u, 33);	/* a refill: nothing replaced */
+	kd_ct_cache_fill(cc, 0xabcdu, 99);	/* full: the first way goes */
+	assert_false(kd_ct_cache_find(cc, 1 * 0x10001u, &d));
+	assert_true(kd_ct_cache_find(cc, 0xabcdu, &d));
+	assert_int_equal(d, 99);
+	assert_true(kd_ct_cache_find(cc, 3 * 0x10001u, &d));
+	assert_int_equal(d, 33);
+	kd_ct_cache_fill(cc, 0xabceu, 100);	/* then the second */
+	assert_false(kd_ct_cache_find(cc, 2 * 0x10001u, &d));
+	kd_ct_cache_forget(cc, 0xabcdu);
+	assert_false(kd_ct_cache_find(cc, 0xabcdu, &d));
+	kd_ct_cache_fill(cc, 0xabcfu, 101);	/* the forgotten way is empty: taken first */
+	assert_true(kd_ct_cache_find(cc, 4 * 0x10001u, &d));
+	assert_true(kd_ct_cache_find(cc, 0xabceu, &d));
+	assert_true(kd_ct_cache_find(cc, 0xabcfu, &d));
+	assert_int_equal(kd_ct_cache_memsize(1), sizeof(*cc) + sizeof(cc->b[0]));
+	assert_int_equal(kd_ct_cache_memsize(1000), sizeof(*cc) + 128 * sizeof(cc->b[0]));
+	kd_ct_cache_free(cc);
+}
+
 int
 main(void)
 {
@@ -348,6 +490,9 @@ main(void)
 		cmocka_unit_test(test_both_directions_one_record),
 		cmocka_unit_test(test_zone_is_part_of_the_key),
 		cmocka_unit_test(test_nat_reply_key),
+		cmocka_unit_test(test_cache_answers_both_directions),
+		cmocka_unit_test(test_cache_entry_outliving_its_connection),
+		cmocka_unit_test(test_cache_full_bucket_replaces_in_turn),
 		cmocka_unit_test(test_delete_if_same_keys),
 		cmocka_unit_test(test_full_table_keeps_existing),
 		cmocka_unit_test(test_aging_and_reclaim),
