@@ -669,14 +669,20 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 	for (i = 0; i < n; i++) {
 		kind[i] = (uint8_t)build_key(&p[i], &p[i].key);
 		kp[i] = &p[i].key;
-		hash[i] = kd_ct_hash(kp[i]);
-		if (w->ctc != NULL)
-			kd_ct_cache_prefetch(w->ctc, hash[i]);
 		p[i].nat = 0;
 		p[i].masq = 0;
 		p[i].back = 0;
 		p[i].out_zone = p[i].zone;
 		p[i].hop = KD_CT_NO_HOP;
+	}
+	/*
+	 * Hashed in a loop of its own: read back right after build_key's narrow
+	 * stores, a key would wait for them (no store forwarding to a wider load).
+	 */
+	for (i = 0; i < n; i++) {
+		hash[i] = kd_ct_hash(kp[i]);
+		if (w->ctc != NULL)
+			kd_ct_cache_prefetch(w->ctc, hash[i]);
 	}
 	for (s = 0; judged < n; s += FW_CHUNK) {
 		if (s < n)
