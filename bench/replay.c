@@ -258,7 +258,7 @@ main(int argc, char **argv)
 	if (w.ct == NULL)
 		return 1;
 	/* The cache the daemon gives a worker by default: one entry per connection. */
-	w.ctc = kd_ct_cache_create(RTE_MIN(rte_align32pow2(w.ct->capacity), 1u << 22), SOCKET_ID_ANY);
+	w.ctc = kd_ct_cache_create(kd_ct_cache_default_entries(w.ct->capacity), SOCKET_ID_ANY);
 	if (w.ctc == NULL)
 		return 1;
 	w.ct_hi = w.ct->capacity;

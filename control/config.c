@@ -10,6 +10,7 @@
 
 #include "control/config.h"
 #include "control/names.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/maglev.h"
 
 /* Defaults; docs/configuration.md mirrors this table. */
@@ -24,7 +25,6 @@
 #define DEF_MAX_RNODES 1024
 #define DEF_ARP_REFRESH 30
 #define DEF_CT_CAPACITY 262144
-#define DEF_CT_CACHE_MAX (1u << 22)
 #define DEF_MAGLEV_M 4093		/* prime; about 400 entries per endpoint at 10 */
 #define DEF_AFFINITY_CAPACITY 65536
 #define DEF_HAIRPIN_IP "169.254.42.1"	/* link-local, as Cilium uses for hairpin */
@@ -688,10 +688,9 @@ load_conntrack(struct ctx *c, const config_setting_t *root, struct kd_config *cf
 		return -1;
 	if (GET_UINT(c, g, "capacity", 1024, 1u << 26, DEF_CT_CAPACITY, cfg->ct_capacity) < 0)
 		return -1;
-	/* One entry per connection, up to 32 MiB a worker; 0 turns the cache off. */
+	/* 0 turns the cache off. */
 	if (GET_UINT(c, g, "cache_entries", 0, 1u << 26,
-		     RTE_MIN(rte_align32pow2(cfg->ct_capacity), DEF_CT_CACHE_MAX),
-		     cfg->ct_cache_entries) < 0)
+		     kd_ct_cache_default_entries(cfg->ct_capacity), cfg->ct_cache_entries) < 0)
 		return -1;
 	if (t == NULL)
 		return 0;

@@ -22,6 +22,7 @@
 #include <rte_prefetch.h>
 
 #define KD_CT_CACHE_WAYS 8
+#define KD_CT_CACHE_DEFAULT_MAX (1u << 22)	/* entries: 32 MiB */
 
 struct kd_ct_cache_bucket {
 	uint32_t hash[KD_CT_CACHE_WAYS];	/* kd_ct_hash() of the key; 0 and data 0: empty */
@@ -40,6 +41,13 @@ struct kd_ct_cache {
  */
 struct kd_ct_cache *kd_ct_cache_create(uint32_t entries, int socket);
 void kd_ct_cache_free(struct kd_ct_cache *cc);
+
+/** The default size for a table of capacity connections: one entry each, at most 32 MiB. */
+static inline uint32_t
+kd_ct_cache_default_entries(uint32_t capacity)
+{
+	return RTE_MIN(rte_align32pow2(capacity), KD_CT_CACHE_DEFAULT_MAX);
+}
 
 /** Bytes of hugepage memory a cache of entries takes. */
 size_t kd_ct_cache_memsize(uint32_t entries);
