@@ -646,7 +646,7 @@ judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
  * lookup prefetched arrive while the next chunk is looked up, so at scale
  * the record misses overlap the next lookups instead of stalling after
  * them. The cache buckets of the whole burst are prefetched as its keys are
- * built, one stage earlier still.
+ * hashed, one stage earlier still.
  */
 #define FW_CHUNK 16
 
