@@ -84,7 +84,9 @@ fail(struct ctx *c, const config_setting_t *s, const char *key, const char *fmt,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	line = s != NULL ? (int)config_setting_source_line(s) : 0;
-	snprintf(c->err, KD_CFG_ERR_LEN, "%s:%d: %s: %s", c->path, line, where, msg);
+	if (snprintf(c->err, KD_CFG_ERR_LEN, "%s:%d: %s: %s", c->path, line, where, msg) >=
+	    KD_CFG_ERR_LEN)
+		memcpy(c->err + KD_CFG_ERR_LEN - 4, "...", 4);	/* cut short, and says so */
 	return -1;
 }
 

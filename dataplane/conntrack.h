@@ -199,9 +199,16 @@ kd_ct_key_reverse(struct kd_ct_key *r, const struct kd_ct_key *k)
 
 /**
  * The hash the table files key under: rte_hash_crc over the 16-byte key,
- * seed 0, inline. Lookups and inserts pass it in, so it is computed once
+ * seed 0, inline; kd_ct_hash_words() takes the key's two 8-byte words, for a
+ * key still in registers. Lookups and inserts pass it in, so it is computed once
  * per packet for the worker's cache and the table.
  */
+static __rte_always_inline uint32_t
+kd_ct_hash_words(uint64_t a, uint64_t b)
+{
+	return rte_hash_crc_8byte(b, rte_hash_crc_8byte(a, 0));
+}
+
 static __rte_always_inline uint32_t
 kd_ct_hash(const struct kd_ct_key *k)
 {
@@ -210,7 +217,7 @@ kd_ct_hash(const struct kd_ct_key *k)
 	RTE_BUILD_BUG_ON(sizeof(*k) != 16);
 	memcpy(&a, k, 8);
 	memcpy(&b, (const uint8_t *)k + 8, 8);
-	return rte_hash_crc_8byte(b, rte_hash_crc_8byte(a, 0));
+	return kd_ct_hash_words(a, b);
 }
 
 /**

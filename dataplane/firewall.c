@@ -29,47 +29,6 @@ struct kd_policy *kd_policy_live;
 #define NAT_PORT_TRIES 16
 #define MASQ_PORT_TRIES 64	/* then the range counts as exhausted for this connection */
 
-/* What the key builder learned about a packet. */
-enum kind { K_TRACK, K_UNTRACKED, K_RELATED };
-
-static __rte_always_inline enum kind
-build_key(const struct kd_fw_pkt *p, struct kd_ct_key *k)
-{
-	const struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, p->pm->l3_off);
-	const uint8_t *l4 = rte_pktmbuf_mtod_offset(p->m, const uint8_t *, p->pm->l4_off);
-
-	k->ip[0] = ip->src_addr;
-	k->ip[1] = ip->dst_addr;
-	k->port[0] = k->port[1] = 0;
-	k->proto = ip->next_proto_id;
-	k->pad = 0;
-	k->zone = p->zone;
-	if (unlikely(p->pm->is_frag))
-		return K_UNTRACKED;
-	switch (k->proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_SCTP:
-		memcpy(k->port, l4, 4);
-		return K_TRACK;
-	case IPPROTO_ICMP: {
-		const struct rte_icmp_hdr *ic = (const struct rte_icmp_hdr *)l4;
-
-		/* Request and reply keys mirror each other: (id, 0) one way, (0, id) back. */
-		if (ic->icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
-			k->port[0] = ic->icmp_ident;
-		else if (ic->icmp_type == RTE_IP_ICMP_ECHO_REPLY)
-			k->port[1] = ic->icmp_ident;
-		else if (ic->icmp_type == 3 || ic->icmp_type == 11 || ic->icmp_type == 12)
-			return K_RELATED;
-		return K_TRACK;
-	}
-	default:
-		return K_TRACK;
-	}
-}
-
 /* Bytes from the L4 header to the end of the IP packet, within the first segment. */
 static __rte_always_inline uint32_t
 l4_len(const struct kd_fw_pkt *p)
@@ -572,8 +531,7 @@ service(struct kd_worker *w, const struct kd_tables *t, const struct kd_lb *lb,
 /* One packet after its lookup: a known connection's, or a new one's. */
 static __rte_always_inline void
 judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *pol,
-      const struct kd_lb *lb, struct kd_fw_pkt *p, uint8_t kind, uint32_t hash, uint32_t idx,
-      uint8_t dir, uint64_t now)
+      const struct kd_lb *lb, struct kd_fw_pkt *p, uint32_t idx, uint8_t dir, uint64_t now)
 {
 	struct kd_ct *ct = w->ct;
 	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
@@ -583,7 +541,7 @@ judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 	if (unlikely(idx != UINT32_MAX && !live)) {
 		/* A cache entry that outlived its connection, or a connection being deleted. */
 		w->st->event[KD_EV_CT_CACHE_STALE]++;
-		kd_ct_lookup_table(ct, w->ctc, &p->key, hash, &idx, &dir);
+		kd_ct_lookup_table(ct, w->ctc, &p->key, p->hash, &idx, &dir);
 		live = idx != UINT32_MAX && kd_ct_confirm(ct, idx, dir, &p->key);
 	}
 	c = idx != UINT32_MAX ? &ct->conn[idx] : NULL;
@@ -630,9 +588,9 @@ judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 			if (c->flags & KD_CT_F_NAT)
 				translate(p, c, dir);
 		}
-	} else if (unlikely(kind == K_UNTRACKED)) {
+	} else if (unlikely(p->kind == KD_FW_KEY_UNTRACKED)) {
 		p->state = KD_FW_UNTRACKED;
-	} else if (unlikely(kind == K_RELATED) && related(w, p)) {
+	} else if (unlikely(p->kind == KD_FW_KEY_RELATED) && related(w, p)) {
 		p->state = KD_FW_PASS;
 	} else {
 		p->state = KD_FW_NEW;
@@ -645,8 +603,8 @@ judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
  * Lookups go in chunks, one ahead of the judging: the records a chunk's
  * lookup prefetched arrive while the next chunk is looked up, so at scale
  * the record misses overlap the next lookups instead of stalling after
- * them. The cache buckets of the whole burst are prefetched as its keys are
- * hashed, one stage earlier still.
+ * them. The cache buckets were prefetched earlier still, by kd_fw_pkt_init()
+ * as the burst was parsed.
  */
 #define FW_CHUNK 16
 
@@ -658,7 +616,6 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 	const struct kd_lb *lb = kd_lb_get();
 	struct kd_ct *ct = w->ct;
 	const struct kd_ct_key *kp[KD_BURST];
-	uint8_t kind[KD_BURST];
 	uint32_t idx[KD_BURST];
 	uint8_t dir[KD_BURST];
 	uint32_t hash[KD_BURST];
@@ -667,30 +624,15 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 	unsigned int misses = 0;
 
 	for (i = 0; i < n; i++) {
-		kind[i] = (uint8_t)build_key(&p[i], &p[i].key);
 		kp[i] = &p[i].key;
-		p[i].nat = 0;
-		p[i].masq = 0;
-		p[i].back = 0;
-		p[i].out_zone = p[i].zone;
-		p[i].hop = KD_CT_NO_HOP;
-	}
-	/*
-	 * Hashed in a loop of its own: read back right after build_key's narrow
-	 * stores, a key would wait for them (no store forwarding to a wider load).
-	 */
-	for (i = 0; i < n; i++) {
-		hash[i] = kd_ct_hash(kp[i]);
-		if (w->ctc != NULL)
-			kd_ct_cache_prefetch(w->ctc, hash[i]);
+		hash[i] = p[i].hash;
 	}
 	for (s = 0; judged < n; s += FW_CHUNK) {
 		if (s < n)
 			misses += kd_ct_lookup_burst(ct, w->ctc, &kp[s], &hash[s],
 						     RTE_MIN(FW_CHUNK, n - s), &idx[s], &dir[s]);
 		for (; judged < RTE_MIN(s, n); judged++)
-			judge(w, t, pol, lb, &p[judged], kind[judged], hash[judged], idx[judged],
-			      dir[judged], now);
+			judge(w, t, pol, lb, &p[judged], idx[judged], dir[judged], now);
 	}
 	w->st->event[KD_EV_CT_CACHE_MISS] += misses;
 }

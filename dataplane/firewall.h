@@ -35,9 +35,12 @@
 
 #include <stdint.h>
 
+#include <rte_icmp.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include "dataplane/conntrack.h"
+#include "dataplane/ct_cache.h"
 #include "dataplane/parse.h"
 #include "dataplane/tables.h"
 #include "dataplane/worker.h"
@@ -68,10 +71,94 @@ struct kd_fw_pkt {
 	uint8_t nat;			/* a new connection to a Service: xkey holds the translation */
 	uint8_t masq;			/* set by routing: a new connection leaving the cluster */
 	uint8_t back;			/* turned into a refusal for the vNIC it came from */
+	uint8_t kind;			/* enum kd_fw_key_kind */
 	uint32_t idx;
+	uint32_t hash;			/* kd_ct_hash(&key) */
 	struct kd_ct_key key;		/* as received */
 	struct kd_ct_key xkey;		/* as sent, when nat */
 };
+
+/* What a packet's key says about tracking it. */
+enum kd_fw_key_kind {
+	KD_FW_KEY_TRACK,
+	KD_FW_KEY_UNTRACKED,	/* a fragment: not every one carries the ports */
+	KD_FW_KEY_RELATED,	/* an ICMP error, about the connection it quotes */
+};
+
+/* Two 16-bit fields, in the order they sit in memory, as one 32-bit word. */
+static __rte_always_inline uint32_t
+kd_fw_pair(uint16_t first, uint16_t second)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return first | (uint32_t)second << 16;
+#else
+	return (uint32_t)first << 16 | second;
+#endif
+}
+
+/**
+ * Fill p for IPv4 packet m (headers pm) from zone and local port src_port
+ * (or KD_FW_REMOTE), with its key and the key's hash, and prefetch the
+ * worker's cache bucket for it. Callers do this as they parse, so that the
+ * bucket is on its way while the rest of the burst is parsed. The key is
+ * composed in registers and stored whole: hashing it back from memory after
+ * narrow stores would wait on them.
+ */
+static __rte_always_inline void
+kd_fw_pkt_init(const struct kd_worker *w, struct kd_fw_pkt *p, struct rte_mbuf *m,
+	       const struct kd_pkt_meta *pm, uint16_t zone, uint16_t src_port)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm->l3_off);
+	const uint8_t *l4 = rte_pktmbuf_mtod_offset(m, const uint8_t *, pm->l4_off);
+	uint8_t proto = ip->next_proto_id;
+	uint8_t kind = KD_FW_KEY_TRACK;
+	uint32_t ports = 0;
+	uint64_t a, b;
+
+	p->m = m;
+	p->pm = pm;
+	p->zone = zone;
+	p->src_port = src_port;
+	p->dst_port = 0;
+	p->out_zone = zone;
+	p->hop = KD_CT_NO_HOP;
+	p->state = KD_FW_PASS;
+	p->dir = 0;
+	p->nat = 0;
+	p->masq = 0;
+	p->back = 0;
+	p->idx = UINT32_MAX;
+	if (unlikely(pm->is_frag)) {
+		kind = KD_FW_KEY_UNTRACKED;
+	} else if (likely(proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP)) {
+		memcpy(&ports, l4, 4);
+	} else if (proto == IPPROTO_ICMP) {
+		const struct rte_icmp_hdr *ic = (const struct rte_icmp_hdr *)l4;
+
+		/* Request and reply keys mirror each other: (id, 0) one way, (0, id) back. */
+		if (ic->icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
+			ports = kd_fw_pair(ic->icmp_ident, 0);
+		else if (ic->icmp_type == RTE_IP_ICMP_ECHO_REPLY)
+			ports = kd_fw_pair(0, ic->icmp_ident);
+		else if (ic->icmp_type == 3 || ic->icmp_type == 11 || ic->icmp_type == 12)
+			kind = KD_FW_KEY_RELATED;
+	}
+	p->kind = kind;
+	/* struct kd_ct_key as two words: the addresses as they sit in the header, ... */
+	memcpy(&a, &ip->src_addr, 8);
+	/* ... then ports, proto, pad 0 and zone. */
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	b = ports | (uint64_t)proto << 32 | (uint64_t)zone << 48;
+#else
+	b = (uint64_t)ports << 32 | (uint64_t)proto << 24 | zone;
+#endif
+	memcpy(&p->key, &a, 8);
+	memcpy((uint8_t *)&p->key + 8, &b, 8);
+	p->hash = kd_ct_hash_words(a, b);
+	if (w->ctc != NULL)
+		kd_ct_cache_prefetch(w->ctc, p->hash);
+}
 
 /*
  * Two phases around routing, so that a translation found in the connection

@@ -147,8 +147,7 @@ kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 				goto drop;
 			}
 			if (likely(ip->dst_addr != vpc->gw_ip)) {
-				fp[k] = (struct kd_fw_pkt){ .m = m, .pm = p, .zone = vn->vpc,
-							    .src_port = port, .state = KD_FW_PASS };
+				kd_fw_pkt_init(w, &fp[k], m, p, vn->vpc, port);
 				k++;
 				continue;
 			}

@@ -80,10 +80,10 @@ kd_underlay_burst(struct kd_worker *w, const struct kd_tables *t, struct rte_mbu
 		}
 		return;
 	}
-	for (i = 0; i < n; i++)
-		fp[i] = (struct kd_fw_pkt){ .m = pkts[i], .pm = &pm[i], .zone = KD_ZONE_UNDERLAY,
-					    .src_port = KD_FW_REMOTE, .dst_port = KD_FW_REMOTE,
-					    .state = KD_FW_PASS };
+	for (i = 0; i < n; i++) {
+		kd_fw_pkt_init(w, &fp[i], pkts[i], &pm[i], KD_ZONE_UNDERLAY, KD_FW_REMOTE);
+		fp[i].dst_port = KD_FW_REMOTE;
+	}
 	kd_fw_lookup_burst(w, t, fp, n);
 	for (i = 0; i < n; i++) {
 		enum kd_drop_reason r;

@@ -223,8 +223,7 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 			r = decap_one(t, m, &pm, &last_vni, &last_vpc, &dc[nd]);
 			if (unlikely(r != KD_PARSE_OK))
 				goto drop;
-			fp[nd] = (struct kd_fw_pkt){ .m = m, .pm = &dc[nd].pm, .zone = dc[nd].vpc,
-						     .src_port = KD_FW_REMOTE, .state = KD_FW_PASS };
+			kd_fw_pkt_init(w, &fp[nd], m, &dc[nd].pm, dc[nd].vpc, KD_FW_REMOTE);
 			nd++;
 			continue;
 		}
