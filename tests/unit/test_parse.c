@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Parsers on hand-made frames: every drop reason they own, and a truncation sweep. */
+/* Parsers on hand-made frames: every drop reason they own, a truncation sweep, and the
+ * connection key the firewall takes from the headers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "dataplane/firewall.h"
 #include "dataplane/parse.h"
 
 /* A fake mbuf over a static buffer: parsers only read data_off, data_len and pkt_len. */
@@ -275,6 +277,90 @@ test_flow_hash_symmetry_of_fragments(void **state)
 	assert_int_not_equal(h1, h2);
 }
 
+/* A packet's connection key and hash, as the firewall takes them while a burst is parsed. */
+static void
+fw_init(uint16_t len, struct kd_fw_pkt *p, struct kd_pkt_meta *pm)
+{
+	static struct kd_worker w;	/* no cache: nothing to prefetch */
+
+	assert_int_equal(parse_all(len, pm, true), KD_PARSE_OK);
+	kd_fw_pkt_init(&w, p, &mb, pm, 7, 3);
+}
+
+static void
+test_connection_key_from_headers(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, 47 };
+	struct kd_ct_key want, back;
+	struct kd_pkt_meta pm;
+	struct kd_fw_pkt p, q;
+	struct rte_icmp_hdr *ic;
+	struct rte_ipv4_hdr *ip;
+	uint16_t len;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < RTE_DIM(protos); i++) {
+		len = build(false, 5, protos[i], protos[i] == IPPROTO_TCP ? 20 : 8);
+		memcpy(frame + RTE_ETHER_HDR_LEN + 20, "\x30\x39\x13\x89", 4);	/* 12345 -> 5001 */
+		fw_init(len, &p, &pm);
+		memset(&want, 0, sizeof(want));
+		want.ip[0] = rte_cpu_to_be_32(0x0af40101);
+		want.ip[1] = rte_cpu_to_be_32(0x0af40202);
+		if (protos[i] != 47) {
+			want.port[0] = rte_cpu_to_be_16(12345);
+			want.port[1] = rte_cpu_to_be_16(5001);
+		}
+		want.proto = protos[i];
+		want.zone = 7;
+		assert_memory_equal(&p.key, &want, sizeof(want));
+		assert_int_equal(p.hash, rte_hash_crc(&want, sizeof(want), 0));
+		assert_int_equal(p.kind, KD_FW_KEY_TRACK);
+		assert_int_equal(p.zone, 7);
+		assert_int_equal(p.out_zone, 7);
+		assert_int_equal(p.src_port, 3);
+		assert_int_equal(p.idx, UINT32_MAX);
+		assert_int_equal(p.hop, KD_CT_NO_HOP);
+		assert_false(p.nat || p.masq || p.back);
+	}
+
+	/* Echo request and reply keys are each other's reverse. */
+	len = build(false, 5, IPPROTO_ICMP, 8);
+	ic = (struct rte_icmp_hdr *)(frame + RTE_ETHER_HDR_LEN + 20);
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	ic->icmp_ident = rte_cpu_to_be_16(0x4242);
+	fw_init(len, &p, &pm);
+	assert_int_equal(p.key.port[0], rte_cpu_to_be_16(0x4242));
+	assert_int_equal(p.key.port[1], 0);
+	len = build(false, 5, IPPROTO_ICMP, 8);
+	ip = (struct rte_ipv4_hdr *)(frame + RTE_ETHER_HDR_LEN);
+	ip->src_addr = rte_cpu_to_be_32(0x0af40202);
+	ip->dst_addr = rte_cpu_to_be_32(0x0af40101);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ic->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	ic->icmp_ident = rte_cpu_to_be_16(0x4242);
+	fw_init(len, &q, &pm);
+	kd_ct_key_reverse(&back, &q.key);
+	assert_memory_equal(&back, &p.key, sizeof(back));
+	assert_int_equal(q.hash, kd_ct_hash(&q.key));
+
+	/* An ICMP error is about another connection; a fragment has no ports to track. */
+	len = build(false, 5, IPPROTO_ICMP, 8);
+	ic->icmp_type = 3;
+	fw_init(len, &p, &pm);
+	assert_int_equal(p.kind, KD_FW_KEY_RELATED);
+	len = build(false, 5, IPPROTO_UDP, 8);
+	memcpy(frame + RTE_ETHER_HDR_LEN + 20, "\x30\x39\x13\x89", 4);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	fw_init(len, &p, &pm);
+	assert_int_equal(p.kind, KD_FW_KEY_UNTRACKED);
+	assert_int_equal(p.key.port[0], 0);
+	assert_int_equal(p.hash, kd_ct_hash(&p.key));
+}
+
 int
 main(void)
 {
@@ -288,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_truncation_sweep),
 		cmocka_unit_test(test_dec_ttl_keeps_checksum),
 		cmocka_unit_test(test_flow_hash_symmetry_of_fragments),
+		cmocka_unit_test(test_connection_key_from_headers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
