@@ -608,7 +608,7 @@ judge(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
  */
 #define FW_CHUNK 16
 
-void
+uint16_t
 kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
 		   uint16_t n)
 {
@@ -620,7 +620,7 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 	uint8_t dir[KD_BURST];
 	uint32_t hash[KD_BURST];
 	uint64_t now = rte_rdtsc();
-	uint16_t i, s, judged = 0;
+	uint16_t i, s, judged = 0, pending = 0;
 	unsigned int misses = 0;
 
 	for (i = 0; i < n; i++) {
@@ -631,10 +631,13 @@ kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 		if (s < n)
 			misses += kd_ct_lookup_burst(ct, w->ctc, &kp[s], &hash[s],
 						     RTE_MIN(FW_CHUNK, n - s), &idx[s], &dir[s]);
-		for (; judged < RTE_MIN(s, n); judged++)
+		for (; judged < RTE_MIN(s, n); judged++) {
 			judge(w, t, pol, lb, &p[judged], idx[judged], dir[judged], now);
+			pending += p[judged].state != KD_FW_PASS && p[judged].state != KD_FW_DROPPED;
+		}
 	}
 	w->st->event[KD_EV_CT_CACHE_MISS] += misses;
+	return pending;
 }
 
 /* Counted like a drop, answered like a closed port: back to the vNIC it came from. */

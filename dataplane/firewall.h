@@ -164,13 +164,15 @@ kd_fw_pkt_init(const struct kd_worker *w, struct kd_fw_pkt *p, struct rte_mbuf *
  * Two phases around routing, so that a translation found in the connection
  * (NAT) is applied before the route is chosen, and policy is judged on the
  * routed destination:
- *   kd_fw_lookup_burst()  keys, one bulk lookup, tracking of known connections;
+ *   kd_fw_lookup_burst()  one bulk lookup, tracking of known connections;
  *   (the caller routes what is not KD_FW_DROPPED and sets dst_port,
  *    or calls kd_fw_drop() for what it cannot route);
  *   kd_fw_commit_burst()  policy and insert for new connections, re-judgement
  *                         of connections after a policy change.
+ * The lookup returns how many packets it left for the commit: a burst of
+ * known connections only, the usual one, needs none.
  */
-void kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
+uint16_t kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
 			uint16_t n);
 void kd_fw_commit_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
 			uint16_t n);

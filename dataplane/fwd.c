@@ -117,7 +117,7 @@ kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 	uint32_t dst[KD_BURST], nh[KD_BURST], hop[KD_BURST];
 	uint16_t at[KD_BURST];
 	enum kd_drop_reason r;
-	uint16_t i, j, k = 0, nr = 0;
+	uint16_t i, j, k = 0, nr = 0, pending = 0;
 
 	if (unlikely(!vn->used)) {
 		for (i = 0; i < n; i++)
@@ -164,7 +164,7 @@ drop:
 		return;
 	/* Pass 2: known connections, before routing (a translation would apply here). */
 	if (w->ct != NULL)
-		kd_fw_lookup_burst(w, t, fp, k);
+		pending = kd_fw_lookup_burst(w, t, fp, k);
 	for (i = 0; i < k; i++) {
 		const struct rte_ipv4_hdr *ip;
 
@@ -220,7 +220,7 @@ drop:
 		hop[at[j]] = nh[j];
 	}
 	/* Pass 4: policy and insert for new connections, on the routed destination. */
-	if (w->ct != NULL)
+	if (pending != 0)
 		kd_fw_commit_burst(w, t, fp, k);
 	/* Pass 5: deliver. */
 	for (i = 0; i < k; i++) {

@@ -66,7 +66,7 @@ kd_underlay_burst(struct kd_worker *w, const struct kd_tables *t, struct rte_mbu
 {
 	struct kd_fw_pkt fp[KD_BURST];
 	uint32_t hop[KD_BURST];
-	uint16_t i;
+	uint16_t i, pending;
 
 	if (unlikely(w->ct == NULL)) {
 		/* Without connection tracking there is nothing to translate: not for us. */
@@ -84,7 +84,7 @@ kd_underlay_burst(struct kd_worker *w, const struct kd_tables *t, struct rte_mbu
 		kd_fw_pkt_init(w, &fp[i], pkts[i], &pm[i], KD_ZONE_UNDERLAY, KD_FW_REMOTE);
 		fp[i].dst_port = KD_FW_REMOTE;
 	}
-	kd_fw_lookup_burst(w, t, fp, n);
+	pending = kd_fw_lookup_burst(w, t, fp, n);
 	for (i = 0; i < n; i++) {
 		enum kd_drop_reason r;
 
@@ -94,7 +94,8 @@ kd_underlay_burst(struct kd_worker *w, const struct kd_tables *t, struct rte_mbu
 		if (unlikely(r != KD_PARSE_OK))
 			kd_fw_drop(w, &fp[i], r);
 	}
-	kd_fw_commit_burst(w, t, fp, n);
+	if (pending != 0)
+		kd_fw_commit_burst(w, t, fp, n);
 	for (i = 0; i < n; i++)
 		if (fp[i].state == KD_FW_PASS)
 			deliver(w, t, &fp[i], hop[i]);

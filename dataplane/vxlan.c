@@ -182,7 +182,7 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 	struct kd_fw_pkt fp[KD_BURST];
 	struct kd_pkt_meta ppm[KD_BURST];
 	struct rte_mbuf *plain[KD_BURST];
-	uint16_t i, nd = 0, np = 0;
+	uint16_t i, nd = 0, np = 0, pending = 0;
 
 	for (i = 0; i < PREFETCH_AHEAD && i < n; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -253,7 +253,7 @@ plain:
 		return;
 	/* Known connections and Service translation, then the route, then policy. */
 	if (w->ct != NULL)
-		kd_fw_lookup_burst(w, t, fp, nd);
+		pending = kd_fw_lookup_burst(w, t, fp, nd);
 	for (i = 0; i < nd; i++) {
 		enum kd_drop_reason r;
 
@@ -263,7 +263,7 @@ plain:
 		if (unlikely(r != KD_PARSE_OK))
 			kd_fw_drop(w, &fp[i], r);
 	}
-	if (w->ct != NULL)
+	if (pending != 0)
 		kd_fw_commit_burst(w, t, fp, nd);
 	for (i = 0; i < nd; i++)
 		if (fp[i].state == KD_FW_PASS)
