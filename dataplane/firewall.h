@@ -142,7 +142,7 @@ kd_fw_pkt_init(const struct kd_worker *w, struct kd_fw_pkt *p, struct rte_mbuf *
 		else if (ic->icmp_type == RTE_IP_ICMP_ECHO_REPLY)
 			ports = kd_fw_pair(0, ic->icmp_ident);
 		else if (ic->icmp_type == 3 || ic->icmp_type == 11 || ic->icmp_type == 12)
-			kind = KD_FW_KEY_RELATED;
+			kind = KD_FW_KEY_RELATED;	/* unreachable, time exceeded, parameter problem */
 	}
 	p->kind = kind;
 	/* struct kd_ct_key as two words: the addresses as they sit in the header, ... */
@@ -164,7 +164,8 @@ kd_fw_pkt_init(const struct kd_worker *w, struct kd_fw_pkt *p, struct rte_mbuf *
  * Two phases around routing, so that a translation found in the connection
  * (NAT) is applied before the route is chosen, and policy is judged on the
  * routed destination:
- *   kd_fw_lookup_burst()  one bulk lookup, tracking of known connections;
+ *   kd_fw_lookup_burst()  one bulk lookup of the kd_fw_pkt_init() keys,
+ *                         tracking of known connections;
  *   (the caller routes what is not KD_FW_DROPPED and sets dst_port,
  *    or calls kd_fw_drop() for what it cannot route);
  *   kd_fw_commit_burst()  policy and insert for new connections, re-judgement
@@ -172,8 +173,8 @@ kd_fw_pkt_init(const struct kd_worker *w, struct kd_fw_pkt *p, struct rte_mbuf *
  * The lookup returns how many packets it left for the commit: a burst of
  * known connections only, the usual one, needs none.
  */
-uint16_t kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
-			uint16_t n);
+uint16_t kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t,
+			    struct kd_fw_pkt *p, uint16_t n);
 void kd_fw_commit_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
 			uint16_t n);
 
