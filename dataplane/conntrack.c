@@ -260,8 +260,9 @@ kd_ct_reclaim(struct kd_ct *ct)
 }
 
 int
-kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
-	     uint16_t hop, uint64_t now, uint32_t *found, uint8_t *found_dir)
+kd_ct_insert_with_hash(struct kd_ct *ct, const struct kd_ct_key *key, uint32_t key_hash,
+		       const struct kd_ct_key *reply, uint16_t hop, uint64_t now,
+		       uint32_t *found, uint8_t *found_dir)
 {
 	struct kd_ct_key rev;
 	struct kd_ct_conn *c;
@@ -278,7 +279,7 @@ kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_k
 		reply = &rev;
 	else if (memcmp(reply, &rev, sizeof(rev)) != 0)
 		flags |= KD_CT_F_NAT;
-	hk = kd_ct_hash(key);
+	hk = key_hash;
 	hr = kd_ct_hash(reply);
 	rte_spinlock_lock(&ct->wlock);
 	/* Single writer from here: check-then-add cannot race another insert. */
@@ -407,7 +408,6 @@ kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t lo, uint32_t hi, uint32_t
 
 		if (i + AGE_AHEAD < slice)
 			ahead = age_prefetch(ct, ahead, lo, hi);
-
 		if ((__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & (KD_CT_F_DEAD | KD_CT_F_USED)) ==
 			    KD_CT_F_USED &&
 		    (int64_t)(now - __atomic_load_n(&c->expires, __ATOMIC_RELAXED)) > 0) {

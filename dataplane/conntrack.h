@@ -272,10 +272,20 @@ kd_ct_confirm(const struct kd_ct *ct, uint32_t idx, uint8_t dir, const struct kd
  * or -ENOSPC when the table is full, or -errno. -EEXIST when key is already
  * there (an earlier packet of the burst, or another worker, created it):
  * *found and *found_dir then say where, or *found is UINT32_MAX when it is
- * the reply key that belongs to another connection.
+ * the reply key that belongs to another connection. key_hash is
+ * kd_ct_hash(key), which the firewall already has from the lookup.
  */
-int kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
-		 uint16_t hop, uint64_t now, uint32_t *found, uint8_t *found_dir);
+int kd_ct_insert_with_hash(struct kd_ct *ct, const struct kd_ct_key *key, uint32_t key_hash,
+			   const struct kd_ct_key *reply, uint16_t hop, uint64_t now,
+			   uint32_t *found, uint8_t *found_dir);
+
+/** The same, for a caller that has not hashed key yet. */
+static inline int
+kd_ct_insert(struct kd_ct *ct, const struct kd_ct_key *key, const struct kd_ct_key *reply,
+	     uint16_t hop, uint64_t now, uint32_t *found, uint8_t *found_dir)
+{
+	return kd_ct_insert_with_hash(ct, key, kd_ct_hash(key), reply, hop, now, found, found_dir);
+}
 
 /** Delete a record's keys; its slot returns after a grace period. */
 void kd_ct_delete(struct kd_ct *ct, uint32_t idx);

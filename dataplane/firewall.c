@@ -243,7 +243,7 @@ nat_clash(struct kd_ct *ct, struct kd_fw_pkt *p, uint64_t now, uint32_t *found, 
 
 		p->xkey.port[0] = rte_cpu_to_be_16(port);
 		kd_ct_key_reverse(&rk, &p->xkey);
-		idx = kd_ct_insert(ct, &p->key, &rk, p->hop, now, found, dir);
+		idx = kd_ct_insert_with_hash(ct, &p->key, p->hash, &rk, p->hop, now, found, dir);
 	}
 	if (idx >= 0)
 		rewrite(p, &p->xkey);
@@ -283,7 +283,7 @@ masquerade(const struct kd_tables *t, struct kd_ct *ct, struct kd_fw_pkt *p, uin
 			continue;
 		p->xkey.port[0] = rte_cpu_to_be_16(port);
 		kd_ct_key_reverse(&rk, &p->xkey);
-		idx = kd_ct_insert(ct, &p->key, &rk, p->hop, now, found, dir);
+		idx = kd_ct_insert_with_hash(ct, &p->key, p->hash, &rk, p->hop, now, found, dir);
 	}
 	if (idx == -EEXIST && *found == UINT32_MAX)
 		return -EADDRINUSE;
@@ -305,8 +305,9 @@ policy_tuple(struct kd_ct_key *pk, const struct kd_ct_key *orig, const struct kd
 /* A new connection: policy, TCP's first-packet rules, insert. Returns a drop reason or OK. */
 static enum kd_drop_reason
 admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *pol,
-      struct kd_fw_pkt *p, const struct kd_ct_key *k, uint64_t now)
+      struct kd_fw_pkt *p, uint64_t now)
 {
+	const struct kd_ct_key *k = &p->key;
 	struct kd_ct *ct = w->ct;
 	enum kd_drop_reason why = KD_PARSE_OK;
 	struct kd_ct_key pk, rk;
@@ -341,7 +342,7 @@ admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 			w->st->event[KD_EV_NAT_MASQUERADE]++;
 		}
 	} else {
-		idx = kd_ct_insert(ct, k, reply, p->hop, now, &found, &dir);
+		idx = kd_ct_insert_with_hash(ct, k, p->hash, reply, p->hop, now, &found, &dir);
 	}
 	if (unlikely(idx == -EEXIST && found == UINT32_MAX && p->nat))
 		idx = nat_clash(ct, p, now, &found, &dir);
@@ -669,13 +670,13 @@ kd_fw_commit_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 
 		switch (p[i].state) {
 		case KD_FW_NEW:
-			r = admit(w, t, pol, &p[i], &p[i].key, now);
+			r = admit(w, t, pol, &p[i], now);
 			break;
 		case KD_FW_RECHECK:
 			r = established(w, pol, &p[i], p[i].idx, p[i].dir, now, &reopen);
 			if (reopen) {
 				w->st->event[KD_EV_CT_REOPENED]++;
-				r = admit(w, t, pol, &p[i], &p[i].key, now);
+				r = admit(w, t, pol, &p[i], now);
 			}
 			break;
 		case KD_FW_UNTRACKED:
