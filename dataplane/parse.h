@@ -47,15 +47,20 @@ static __rte_always_inline bool
 kd_ipv4_hdr_csum_ok(const struct rte_ipv4_hdr *ip, uint16_t ihl)
 {
 	const uint8_t *b = (const uint8_t *)ip;
-	uint64_t sum = 0;
-	uint32_t w[5];
+	uint32_t w0, w1, w2, w3, w4;
+	uint64_t sum;
 	uint16_t off;
 
-	memcpy(w, b, sizeof(w));
-	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-	for (off = sizeof(w); unlikely(off < ihl); off += 4) {
-		memcpy(&w[0], b + off, 4);
-		sum += w[0];
+	/* Five scalar loads: an array copy went through the stack and stalled forwarding. */
+	memcpy(&w0, b, 4);
+	memcpy(&w1, b + 4, 4);
+	memcpy(&w2, b + 8, 4);
+	memcpy(&w3, b + 12, 4);
+	memcpy(&w4, b + 16, 4);
+	sum = (uint64_t)w0 + w1 + w2 + w3 + w4;
+	for (off = 20; unlikely(off < ihl); off += 4) {
+		memcpy(&w0, b + off, 4);
+		sum += w0;
 	}
 	sum = (sum & 0xffffffffu) + (sum >> 32);
 	sum = (sum & 0xffffffffu) + (sum >> 32);
@@ -131,7 +136,12 @@ kd_parse_ipv4(const struct rte_mbuf *m, struct kd_pkt_meta *pm, bool verify_csum
 						     RTE_IPV4_HDR_OFFSET_MASK);
 	pm->l4_off = (uint16_t)(l3 + ihl);
 	pm->l4_proto = proto;
-	pm->is_frag = frag != 0;
+	/*
+	 * Arithmetic, not a compare: GCC merges the two byte stores and built
+	 * the pair from a setcc spilled as a byte and reloaded as a word, a
+	 * store-forwarding stall on every packet.
+	 */
+	pm->is_frag = (uint8_t)(((uint32_t)frag + 0xffff) >> 16);
 	if (unlikely(frag & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK)))
 		return KD_PARSE_OK;	/* non-first fragments carry no L4 header */
 	switch (proto) {
