@@ -382,7 +382,9 @@ kd_ct_delete_if(struct kd_ct *ct, uint32_t idx, const struct kd_ct_key key[2])
 /*
  * A slice is one 4 KiB page of line 0s, and the next slice comes a while
  * later: the hardware prefetcher, which stops at page ends, never gets
- * ahead of a sweep, and each record would wait on memory in turn.
+ * ahead of a sweep, and each record would wait on memory in turn. The
+ * prefetches run on past a slice's end, so that the next slice's first
+ * records are there when it starts rather than waited on as it does.
  */
 #define AGE_AHEAD 8
 
@@ -406,8 +408,7 @@ kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t lo, uint32_t hi, uint32_t
 	for (i = 0; i < slice; i++) {
 		struct kd_ct_conn *c = &ct->conn[j];
 
-		if (i + AGE_AHEAD < slice)
-			ahead = age_prefetch(ct, ahead, lo, hi);
+		ahead = age_prefetch(ct, ahead, lo, hi);
 		if ((__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) & (KD_CT_F_DEAD | KD_CT_F_USED)) ==
 			    KD_CT_F_USED &&
 		    (int64_t)(now - __atomic_load_n(&c->expires, __ATOMIC_RELAXED)) > 0) {
