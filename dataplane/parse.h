@@ -137,7 +137,7 @@ kd_parse_ipv4(const struct rte_mbuf *m, struct kd_pkt_meta *pm, bool verify_csum
 	pm->l4_off = (uint16_t)(l3 + ihl);
 	pm->l4_proto = proto;
 	/*
-	 * Arithmetic, not a compare: GCC merges the two byte stores and built
+	 * Arithmetic, not a compare: GCC merges the two byte stores, and built
 	 * the pair from a setcc spilled as a byte and reloaded as a word, a
 	 * store-forwarding stall on every packet.
 	 */
