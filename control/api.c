@@ -425,7 +425,7 @@ name_object(const struct kd_kind *k, ProtobufCMessage *obj, const char *ns, cons
 		return kd_api_fail(e, KD_INVALID_ARGUMENT,
 				   "%s.metadata.namespace: \"%s\" differs from the parent's \"%s\"",
 				   k->field, m->namespace_, ns);
-	kd_name_format(k, ns, id, name, sizeof(name));
+	kd_kind_name_format(k, ns, id, name, sizeof(name));
 	if (set_str(obj, F_NAME, name) != 0 || set_str(&m->base, 1, id) != 0 ||
 	    set_str(&m->base, 2, ns) != 0)
 		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
@@ -447,7 +447,7 @@ parse_parent(const struct kd_kind *k, const char *parent, char *ns, size_t nslen
 	if (wildcard && (parent[0] == '\0' || strcmp(parent, "namespaces/-") == 0))
 		return KD_OK;
 	if (strncmp(parent, "namespaces/", 11) != 0 || strlen(parent + 11) >= nslen ||
-	    !kd_name_is_dns_label(parent + 11))
+	    !kd_names_is_dns_label(parent + 11))
 		return kd_api_fail(e, KD_INVALID_ARGUMENT,
 				   "parent: \"%s\" is not namespaces/{namespace}", parent);
 	snprintf(ns, nslen, "%s", parent + 11);
@@ -472,7 +472,7 @@ do_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 		id = meta_of(obj)->name;
 	if (id[0] == '\0')
 		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s_id: required", k->field);
-	if (!kd_name_is_dns_subdomain(id) || strlen(id) > 253)
+	if (!kd_names_is_dns_subdomain(id) || strlen(id) > 253)
 		return kd_api_fail(e, KD_INVALID_ARGUMENT,
 				   "%s_id: \"%s\" is not a DNS subdomain name (a-z, 0-9, '-', '.')",
 				   k->field, id);
@@ -514,7 +514,7 @@ parse_name(const struct kd_kind *k, const char *field_name, const char *name, ch
 {
 	if (name[0] == '\0')
 		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: required", field_name);
-	if (kd_name_parse(k, name, ns, 64, id, 254) != 0)
+	if (kd_kind_name_parse(k, name, ns, 64, id, 254) != 0)
 		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: \"%s\" is not a %s name (%s%s/{name})",
 				   field_name, name, k->kind,
 				   k->namespaced ? "namespaces/{namespace}/" : "", k->collection);
@@ -602,7 +602,7 @@ do_list(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req, uint
 	if (size < 0)
 		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", size);
 	size = size == 0 ? PAGE_DEFAULT : RTE_MIN(size, PAGE_MAX);
-	if (token[0] != '\0' && kd_name_parse(k, token, tns, sizeof(tns), tid, sizeof(tid)) != 0)
+	if (token[0] != '\0' && kd_kind_name_parse(k, token, tns, sizeof(tns), tid, sizeof(tid)) != 0)
 		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_token: \"%s\" is not valid", token);
 	if (ns[0] != '\0')
 		snprintf(prefix, sizeof(prefix), "namespaces/%s/", ns);
@@ -802,7 +802,7 @@ do_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8_t *
 	if (r->page_size < 0)
 		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", r->page_size);
 	if (r->pod[0] != '\0') {
-		if (kd_name_parse(&kd_kinds[KD_KIND_POD], r->pod, ns, sizeof(ns), id, sizeof(id)) != 0)
+		if (kd_kind_name_parse(&kd_kinds[KD_KIND_POD], r->pod, ns, sizeof(ns), id, sizeof(id)) != 0)
 			return kd_api_fail(e, KD_INVALID_ARGUMENT,
 					   "pod: \"%s\" is not namespaces/{namespace}/pods/{pod}",
 					   r->pod);

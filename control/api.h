@@ -17,7 +17,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "control/kinds.h"
+#include "proto/kinds.h"
 #include "control/store.h"
 #include "dataplane/stats.h"
 

@@ -9,7 +9,7 @@
 #include <libconfig.h>
 
 #include "control/config.h"
-#include "control/names.h"
+#include "proto/names.h"
 #include "dataplane/ct_cache.h"
 #include "dataplane/maglev.h"
 
@@ -213,7 +213,7 @@ get_name(struct ctx *c, const config_setting_t *g, const char *key, char *dst, s
 {
 	int r = get_str(c, g, key, dst, len, required);
 
-	if (r > 0 && !(dots ? kd_name_is_dns_subdomain(dst) : kd_name_is_dns_label(dst)))
+	if (r > 0 && !(dots ? kd_names_is_dns_subdomain(dst) : kd_names_is_dns_label(dst)))
 		return fail(c, config_setting_get_member(g, key), NULL,
 			    "\"%s\" is not a name of a-z, 0-9%s and '-'", dst,
 			    dots ? ", '.'" : "");

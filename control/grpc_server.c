@@ -25,7 +25,7 @@
 #include <grpc/support/time.h>
 
 #include "control/api.h"
-#include "control/file.h"
+#include "proto/pem.h"
 #include "control/grpc_server.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -329,11 +329,11 @@ server_creds(const struct kd_grpc_opts *o, char *err, size_t errlen)
 
 	if (o->tls_cert == NULL || o->tls_cert[0] == '\0')
 		return grpc_insecure_server_credentials_create();
-	cert = kd_file_read(o->tls_cert, err, errlen);
+	cert = kd_pem_read(o->tls_cert, err, errlen);
 	if (cert != NULL)
-		key = kd_file_read(o->tls_key, err, errlen);
+		key = kd_pem_read(o->tls_key, err, errlen);
 	if (key != NULL)
-		ca = kd_file_read(o->tls_client_ca, err, errlen);
+		ca = kd_pem_read(o->tls_client_ca, err, errlen);
 	if (ca != NULL) {
 		pair.private_key = key;
 		pair.cert_chain = cert;

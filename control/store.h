@@ -17,7 +17,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "control/kinds.h"
+#include "proto/kinds.h"
 
 struct kd_store_kind {
 	ProtobufCMessage **obj;		/* sorted by name (field 1) */

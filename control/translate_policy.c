@@ -323,7 +323,7 @@ gather(const struct kd_polc *pc, struct world *w)
 		struct pod *p = NULL;
 
 		if (d->spec->pod[0] == '\0' ||
-		    kd_name_parse(&kd_kinds[KD_KIND_POD], d->spec->pod, ns, sizeof(ns), id,
+		    kd_kind_name_parse(&kd_kinds[KD_KIND_POD], d->spec->pod, ns, sizeof(ns), id,
 				  sizeof(id)) != 0)
 			continue;
 		for (j = 0; j < w->n_pods; j++)

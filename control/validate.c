@@ -32,7 +32,7 @@
 struct vctx {
 	const struct kd_api *api;
 	struct kd_api_err *e;
-	struct kd_fpath path;
+	struct kd_pb_path path;
 };
 
 static int
@@ -53,9 +53,9 @@ bad(struct vctx *v, enum kd_status code, const char *fmt, ...)
 #define INVALID(v, ...) bad(v, KD_INVALID_ARGUMENT, __VA_ARGS__)
 /* Run a check under a sub-path; return on failure. */
 #define UNDER(v, check, ...) do { \
-		size_t s_ = kd_fpath_push(&v->path, __VA_ARGS__); \
+		size_t s_ = kd_pb_path_push(&v->path, __VA_ARGS__); \
 		if ((check) != 0) return -1; \
-		kd_fpath_pop(&v->path, s_); \
+		kd_pb_path_pop(&v->path, s_); \
 	} while (0)
 
 static bool
@@ -69,7 +69,7 @@ check_count(struct vctx *v, const char *field, size_t n, size_t max)
 {
 	if (n <= max)
 		return 0;
-	kd_fpath_push(&v->path, ".%s", field);
+	kd_pb_path_push(&v->path, ".%s", field);
 	return INVALID(v, "%zu entries, at most %zu allowed", n, max);
 }
 
@@ -226,7 +226,7 @@ is_label_key(const char *s)
 			return false;
 		memcpy(prefix, s, n);
 		prefix[n] = '\0';
-		if (!kd_name_is_dns_subdomain(prefix))
+		if (!kd_names_is_dns_subdomain(prefix))
 			return false;
 		s = slash + 1;
 	}
@@ -257,7 +257,7 @@ check_labels(struct vctx *v, const char *field, void *entries, size_t n)
 	if (n > 1)
 		qsort(e, n, sizeof(*e), kv_cmp);
 	for (i = 0; i < n; i++) {
-		size_t s = kd_fpath_push(&v->path, ".%s[\"%s\"]", field, e[i]->key);
+		size_t s = kd_pb_path_push(&v->path, ".%s[\"%s\"]", field, e[i]->key);
 
 		if (!is_label_key(e[i]->key))
 			return INVALID(v, "not a label key");
@@ -265,7 +265,7 @@ check_labels(struct vctx *v, const char *field, void *entries, size_t n)
 			return INVALID(v, "\"%s\" is not a label value", e[i]->value);
 		if (i > 0 && strcmp(e[i - 1]->key, e[i]->key) == 0)
 			return INVALID(v, "key given twice");
-		kd_fpath_pop(&v->path, s);
+		kd_pb_path_pop(&v->path, s);
 	}
 	return 0;
 }
@@ -282,7 +282,7 @@ check_selector(struct vctx *v, const PB(LabelSelector) *sel)
 		return -1;
 	for (i = 0; i < sel->n_match_expressions; i++) {
 		const PB(LabelSelectorRequirement) *r = sel->match_expressions[i];
-		size_t s = kd_fpath_push(&v->path, ".match_expressions[%zu]", i);
+		size_t s = kd_pb_path_push(&v->path, ".match_expressions[%zu]", i);
 		bool set_op;
 
 		UNDER(v, is_label_key(r->key) ? 0 : INVALID(v, "\"%s\" is not a label key", r->key),
@@ -293,11 +293,11 @@ check_selector(struct vctx *v, const PB(LabelSelector) *sel)
 			 strcmp(r->operator_, "DoesNotExist") == 0)
 			set_op = false;
 		else {
-			kd_fpath_push(&v->path, ".operator");
+			kd_pb_path_push(&v->path, ".operator");
 			return INVALID(v, "\"%s\" is not In, NotIn, Exists or DoesNotExist",
 				       r->operator_);
 		}
-		kd_fpath_push(&v->path, ".values");
+		kd_pb_path_push(&v->path, ".values");
 		if (set_op && r->n_values == 0)
 			return INVALID(v, "%s needs at least one value", r->operator_);
 		if (!set_op && r->n_values != 0)
@@ -307,7 +307,7 @@ check_selector(struct vctx *v, const PB(LabelSelector) *sel)
 		for (j = 0; j < r->n_values; j++)
 			if (!is_label_value(r->values[j]))
 				return INVALID(v, "\"%s\" is not a label value", r->values[j]);
-		kd_fpath_pop(&v->path, s);
+		kd_pb_path_pop(&v->path, s);
 	}
 	return 0;
 }
@@ -329,7 +329,7 @@ check_ref(struct vctx *v, const struct kd_kind *k, const char *name, bool requir
 
 	if (empty(name))
 		return required ? INVALID(v, "required") : 0;
-	if (kd_name_parse(k, name, ns, sizeof(ns), id, sizeof(id)) != 0)
+	if (kd_kind_name_parse(k, name, ns, sizeof(ns), id, sizeof(id)) != 0)
 		return INVALID(v, "\"%s\" is not a %s name (%s/{name})", name, k->kind,
 			       k->collection);
 	if (kd_store_get(&v->api->store, k->id, name) == NULL)
@@ -345,7 +345,7 @@ vpc_check(struct vctx *v, ProtobufCMessage *obj)
 	const struct kd_store_kind *vpcs = &v->api->store.kind[KD_KIND_VPC];
 	size_t i;
 
-	kd_fpath_push(&v->path, ".spec");
+	kd_pb_path_push(&v->path, ".spec");
 	if (s == NULL)
 		return INVALID(v, "required");
 	UNDER(v, s->vni >= 1 && s->vni <= 0xffffff ? 0 :
@@ -354,7 +354,7 @@ vpc_check(struct vctx *v, ProtobufCMessage *obj)
 		const PB(Vpc) *x = (const PB(Vpc) *)vpcs->obj[i];
 
 		if (x->spec->vni == s->vni && strcmp(x->name, o->name) != 0) {
-			kd_fpath_push(&v->path, ".vni");
+			kd_pb_path_push(&v->path, ".vni");
 			return bad(v, KD_ALREADY_EXISTS, "VNI %u is used by %s", s->vni, x->name);
 		}
 	}
@@ -368,7 +368,7 @@ node_check(struct vctx *v, ProtobufCMessage *obj)
 {
 	const PB(NodeSpec) *s = ((PB(Node) *)obj)->spec;
 
-	kd_fpath_push(&v->path, ".spec");
+	kd_pb_path_push(&v->path, ".spec");
 	if (s == NULL)
 		return INVALID(v, "required");
 	UNDER(v, check_ipv4(v, s->vtep_ip, true), ".vtep_ip");
@@ -390,10 +390,10 @@ netdev_check(struct vctx *v, ProtobufCMessage *obj)
 	char ns[64], id[254];
 	size_t i, sv;
 
-	kd_fpath_push(&v->path, ".spec");
+	kd_pb_path_push(&v->path, ".spec");
 	if (s == NULL)
 		return INVALID(v, "required");
-	sv = kd_fpath_push(&v->path, ".pci_address");
+	sv = kd_pb_path_push(&v->path, ".pci_address");
 	if (empty(s->pci_address))
 		return INVALID(v, "required");
 	for (i = 0; cfg != NULL && i < cfg->n_ports; i++)
@@ -410,10 +410,10 @@ netdev_check(struct vctx *v, ProtobufCMessage *obj)
 			return bad(v, KD_FAILED_PRECONDITION, "\"%s\" is bound to %s",
 				   s->pci_address, x->name);
 	}
-	kd_fpath_pop(&v->path, sv);
+	kd_pb_path_pop(&v->path, sv);
 	UNDER(v, check_ref(v, &kd_kinds[KD_KIND_VPC], s->vpc, true), ".vpc");
 	UNDER(v, check_mac(v, s->mac, true), ".mac");
-	sv = kd_fpath_push(&v->path, ".ips");
+	sv = kd_pb_path_push(&v->path, ".ips");
 	if (s->n_ips > 1)
 		return INVALID(v, "%zu addresses; one IPv4 address per netdev is supported",
 			       s->n_ips);
@@ -428,10 +428,10 @@ netdev_check(struct vctx *v, ProtobufCMessage *obj)
 					   s->ips[0], x->name, s->vpc);
 		}
 	}
-	kd_fpath_pop(&v->path, sv);
-	kd_fpath_push(&v->path, ".pod");
+	kd_pb_path_pop(&v->path, sv);
+	kd_pb_path_push(&v->path, ".pod");
 	if (!empty(s->pod) &&
-	    kd_name_parse(&kd_kinds[KD_KIND_POD], s->pod, ns, sizeof(ns), id, sizeof(id)) != 0)
+	    kd_kind_name_parse(&kd_kinds[KD_KIND_POD], s->pod, ns, sizeof(ns), id, sizeof(id)) != 0)
 		return INVALID(v, "\"%s\" is not a pod name (namespaces/{ns}/pods/{pod})", s->pod);
 	return 0;
 }
@@ -444,35 +444,35 @@ pod_check(struct vctx *v, ProtobufCMessage *obj)
 
 	if (o->spec != NULL) {
 		const PB(PodSpec) *s = o->spec;
-		size_t sv = kd_fpath_push(&v->path, ".spec");
+		size_t sv = kd_pb_path_push(&v->path, ".spec");
 
-		UNDER(v, empty(s->node_name) || kd_name_is_dns_subdomain(s->node_name) ? 0 :
+		UNDER(v, empty(s->node_name) || kd_names_is_dns_subdomain(s->node_name) ? 0 :
 			 INVALID(v, "\"%s\" is not a node name", s->node_name), ".node_name");
 		if (check_count(v, "containers", s->n_containers, MAX_CONTAINERS) != 0)
 			return -1;
 		for (i = 0; i < s->n_containers; i++) {
 			const PB(Container) *c = s->containers[i];
-			size_t sc = kd_fpath_push(&v->path, ".containers[%zu]", i);
+			size_t sc = kd_pb_path_push(&v->path, ".containers[%zu]", i);
 
 			if (check_count(v, "ports", c->n_ports, MAX_PORTS) != 0)
 				return -1;
 			for (j = 0; j < c->n_ports; j++) {
 				const PB(ContainerPort) *p = c->ports[j];
-				size_t sp = kd_fpath_push(&v->path, ".ports[%zu]", j);
+				size_t sp = kd_pb_path_push(&v->path, ".ports[%zu]", j);
 
 				UNDER(v, check_port_name(v, p->name, false), ".name");
 				UNDER(v, check_port(v, p->container_port, true), ".container_port");
 				UNDER(v, check_protocol(v, p->protocol), ".protocol");
-				kd_fpath_pop(&v->path, sp);
+				kd_pb_path_pop(&v->path, sp);
 			}
-			kd_fpath_pop(&v->path, sc);
+			kd_pb_path_pop(&v->path, sc);
 		}
-		kd_fpath_pop(&v->path, sv);
+		kd_pb_path_pop(&v->path, sv);
 	}
 	if (o->status != NULL) {
 		const PB(PodStatus) *s = o->status;
 
-		kd_fpath_push(&v->path, ".status");
+		kd_pb_path_push(&v->path, ".status");
 		if (!empty(s->pod_ip))
 			UNDER(v, check_ip(v, s->pod_ip), ".pod_ip");
 		if (check_count(v, "pod_ips", s->n_pod_ips, 2) != 0)
@@ -488,7 +488,7 @@ service_check(struct vctx *v, ProtobufCMessage *obj)
 {
 	const PB(Service) *o = (const PB(Service) *)obj;
 	const PB(ServiceSpec) *s = o->spec;
-	size_t i, j, base = kd_fpath_push(&v->path, ".spec");
+	size_t i, j, base = kd_pb_path_push(&v->path, ".spec");
 
 	if (s == NULL)
 		return INVALID(v, "required");
@@ -503,26 +503,26 @@ service_check(struct vctx *v, ProtobufCMessage *obj)
 			UNDER(v, check_ip(v, s->cluster_ips[i]), ".cluster_ips[%zu]", i);
 	if (s->n_cluster_ips > 0 && !empty(s->cluster_ip) &&
 	    strcmp(s->cluster_ips[0], s->cluster_ip) != 0) {
-		kd_fpath_push(&v->path, ".cluster_ips[0]");
+		kd_pb_path_push(&v->path, ".cluster_ips[0]");
 		return INVALID(v, "must equal cluster_ip \"%s\"", s->cluster_ip);
 	}
 	if (check_count(v, "ports", s->n_ports, MAX_PORTS) != 0)
 		return -1;
 	for (i = 0; i < s->n_ports; i++) {
 		const PB(ServicePort) *p = s->ports[i];
-		size_t sp = kd_fpath_push(&v->path, ".ports[%zu]", i);
+		size_t sp = kd_pb_path_push(&v->path, ".ports[%zu]", i);
 
 		UNDER(v, check_port_name(v, p->name, s->n_ports > 1), ".name");
 		for (j = 0; j < i; j++)
 			if (!empty(p->name) && strcmp(s->ports[j]->name, p->name) == 0) {
-				kd_fpath_push(&v->path, ".name");
+				kd_pb_path_push(&v->path, ".name");
 				return INVALID(v, "\"%s\" is used by ports[%zu]", p->name, j);
 			}
 		UNDER(v, check_protocol(v, p->protocol), ".protocol");
 		UNDER(v, check_port(v, p->port, true), ".port");
 		UNDER(v, check_int_or_string(v, p->target_port), ".target_port");
 		UNDER(v, check_port(v, p->node_port, false), ".node_port");
-		kd_fpath_pop(&v->path, sp);
+		kd_pb_path_pop(&v->path, sp);
 	}
 	if (check_count(v, "external_ips", s->n_external_ips, MAX_ADDRS) != 0)
 		return -1;
@@ -549,7 +549,7 @@ service_check(struct vctx *v, ProtobufCMessage *obj)
 			s->n_load_balancer_source_ranges, false) != 0 ||
 	    check_labels(v, "selector", s->selector, s->n_selector) != 0)
 		return -1;
-	kd_fpath_pop(&v->path, base);
+	kd_pb_path_pop(&v->path, base);
 	if (o->status != NULL && o->status->load_balancer != NULL) {
 		const PB(LoadBalancerStatus) *lb = o->status->load_balancer;
 
@@ -577,33 +577,33 @@ endpointslice_check(struct vctx *v, ProtobufCMessage *obj)
 		return -1;
 	for (i = 0; i < o->n_endpoints; i++) {
 		const PB(Endpoint) *ep = o->endpoints[i];
-		size_t se = kd_fpath_push(&v->path, ".endpoints[%zu]", i);
+		size_t se = kd_pb_path_push(&v->path, ".endpoints[%zu]", i);
 
-		kd_fpath_push(&v->path, ".addresses");
+		kd_pb_path_push(&v->path, ".addresses");
 		if (ep->n_addresses == 0)
 			return INVALID(v, "at least one address is required");
 		if (ep->n_addresses > MAX_ENDPOINT_ADDRS)
 			return INVALID(v, "%zu entries, at most %d allowed", ep->n_addresses,
 				       MAX_ENDPOINT_ADDRS);
-		kd_fpath_pop(&v->path, se);
+		kd_pb_path_pop(&v->path, se);
 		for (j = 0; j < ep->n_addresses; j++)
 			UNDER(v, ipv4 ? check_ipv4(v, ep->addresses[j], true) :
 				  empty(ep->addresses[j]) ? INVALID(v, "required") : 0,
 			      ".addresses[%zu]", j);
-		UNDER(v, empty(ep->node_name) || kd_name_is_dns_subdomain(ep->node_name) ? 0 :
+		UNDER(v, empty(ep->node_name) || kd_names_is_dns_subdomain(ep->node_name) ? 0 :
 			 INVALID(v, "\"%s\" is not a node name", ep->node_name), ".node_name");
-		kd_fpath_pop(&v->path, se);
+		kd_pb_path_pop(&v->path, se);
 	}
 	if (check_count(v, "ports", o->n_ports, MAX_SLICE_PORTS) != 0)
 		return -1;
 	for (i = 0; i < o->n_ports; i++) {
 		const PB(EndpointPort) *p = o->ports[i];
-		size_t sp = kd_fpath_push(&v->path, ".ports[%zu]", i);
+		size_t sp = kd_pb_path_push(&v->path, ".ports[%zu]", i);
 
 		UNDER(v, check_port_name(v, p->name, false), ".name");
 		UNDER(v, check_protocol(v, p->protocol), ".protocol");
 		UNDER(v, check_port(v, p->port, false), ".port");
-		kd_fpath_pop(&v->path, sp);
+		kd_pb_path_pop(&v->path, sp);
 	}
 	return 0;
 }
@@ -617,7 +617,7 @@ check_peers(struct vctx *v, const char *field, PB(NetworkPolicyPeer) **peers, si
 		return -1;
 	for (i = 0; i < n; i++) {
 		const PB(NetworkPolicyPeer) *p = peers[i];
-		size_t sp = kd_fpath_push(&v->path, ".%s[%zu]", field, i);
+		size_t sp = kd_pb_path_push(&v->path, ".%s[%zu]", field, i);
 
 		if (p->ip_block != NULL) {
 			rte_be32_t net, ex;
@@ -625,7 +625,7 @@ check_peers(struct vctx *v, const char *field, PB(NetworkPolicyPeer) **peers, si
 
 			if (p->pod_selector != NULL || p->namespace_selector != NULL)
 				return INVALID(v, "ip_block cannot be combined with selectors");
-			kd_fpath_push(&v->path, ".ip_block");
+			kd_pb_path_push(&v->path, ".ip_block");
 			UNDER(v, check_cidr(v, p->ip_block->cidr, false), ".cidr");
 			if (check_cidrs(v, "except", p->ip_block->except, p->ip_block->n_except,
 					false) != 0)
@@ -637,7 +637,7 @@ check_peers(struct vctx *v, const char *field, PB(NetworkPolicyPeer) **peers, si
 				kd_config_parse_cidr(p->ip_block->except[j], &ex, &elen, false);
 				if (elen < plen || ((rte_be_to_cpu_32(ex) ^ rte_be_to_cpu_32(net)) &
 						    mask) != 0) {
-					kd_fpath_push(&v->path, ".except[%zu]", j);
+					kd_pb_path_push(&v->path, ".except[%zu]", j);
 					return INVALID(v, "%s is not inside cidr %s",
 						       p->ip_block->except[j], p->ip_block->cidr);
 				}
@@ -647,7 +647,7 @@ check_peers(struct vctx *v, const char *field, PB(NetworkPolicyPeer) **peers, si
 		}
 		UNDER(v, check_selector(v, p->pod_selector), ".pod_selector");
 		UNDER(v, check_selector(v, p->namespace_selector), ".namespace_selector");
-		kd_fpath_pop(&v->path, sp);
+		kd_pb_path_pop(&v->path, sp);
 	}
 	return 0;
 }
@@ -661,19 +661,19 @@ check_np_ports(struct vctx *v, PB(NetworkPolicyPort) **ports, size_t n)
 		return -1;
 	for (i = 0; i < n; i++) {
 		const PB(NetworkPolicyPort) *p = ports[i];
-		size_t sp = kd_fpath_push(&v->path, ".ports[%zu]", i);
+		size_t sp = kd_pb_path_push(&v->path, ".ports[%zu]", i);
 
 		UNDER(v, check_protocol(v, p->protocol), ".protocol");
 		UNDER(v, check_int_or_string(v, p->port), ".port");
 		if (p->end_port != 0) {
-			kd_fpath_push(&v->path, ".end_port");
+			kd_pb_path_push(&v->path, ".end_port");
 			if (p->port == NULL || p->port->value_case != PB_C(INT_OR_STRING__VALUE_NUMBER))
 				return INVALID(v, "needs a numeric port");
 			if (p->end_port < p->port->number || p->end_port > 65535)
 				return INVALID(v, "%d is not in %d..65535", p->end_port,
 					       p->port->number);
 		}
-		kd_fpath_pop(&v->path, sp);
+		kd_pb_path_pop(&v->path, sp);
 	}
 	return 0;
 }
@@ -684,7 +684,7 @@ networkpolicy_check(struct vctx *v, ProtobufCMessage *obj)
 	const PB(NetworkPolicySpec) *s = ((const PB(NetworkPolicy) *)obj)->spec;
 	size_t i;
 
-	kd_fpath_push(&v->path, ".spec");
+	kd_pb_path_push(&v->path, ".spec");
 	if (s == NULL)
 		return INVALID(v, "required");
 	UNDER(v, check_selector(v, s->pod_selector), ".pod_selector");
@@ -699,20 +699,20 @@ networkpolicy_check(struct vctx *v, ProtobufCMessage *obj)
 	    check_count(v, "egress", s->n_egress, MAX_RULES) != 0)
 		return -1;
 	for (i = 0; i < s->n_ingress; i++) {
-		size_t sr = kd_fpath_push(&v->path, ".ingress[%zu]", i);
+		size_t sr = kd_pb_path_push(&v->path, ".ingress[%zu]", i);
 
 		if (check_peers(v, "from", s->ingress[i]->from, s->ingress[i]->n_from) != 0 ||
 		    check_np_ports(v, s->ingress[i]->ports, s->ingress[i]->n_ports) != 0)
 			return -1;
-		kd_fpath_pop(&v->path, sr);
+		kd_pb_path_pop(&v->path, sr);
 	}
 	for (i = 0; i < s->n_egress; i++) {
-		size_t sr = kd_fpath_push(&v->path, ".egress[%zu]", i);
+		size_t sr = kd_pb_path_push(&v->path, ".egress[%zu]", i);
 
 		if (check_peers(v, "to", s->egress[i]->to, s->egress[i]->n_to) != 0 ||
 		    check_np_ports(v, s->egress[i]->ports, s->egress[i]->n_ports) != 0)
 			return -1;
-		kd_fpath_pop(&v->path, sr);
+		kd_pb_path_pop(&v->path, sr);
 	}
 	return 0;
 }
@@ -734,7 +734,7 @@ kd_validate(const struct kd_api *api, const struct kd_kind *k, ProtobufCMessage 
 	struct vctx v = { .api = api, .e = e };
 	ProtobufCMessage **meta = kd_pb_message_field(obj, 2);
 
-	kd_fpath_push(&v.path, "%s", k->field);
+	kd_pb_path_push(&v.path, "%s", k->field);
 	if (check_meta(&v, meta != NULL ? (const PB(ObjectMeta) *)*meta : NULL) != 0)
 		return e->code;
 	if (checks[k->id] != NULL && checks[k->id](&v, obj) != 0)

@@ -118,7 +118,7 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
         with open(path, "w") as f:
             f.write(conf)
         log = open(f"{self.tmp}/kdpu.log", "w")
-        p = subprocess.Popen([os.path.join(self.build, "kdpu-dataplane"), "-c", path],
+        p = subprocess.Popen([os.path.join(self.build, "daemon", "kdpu-dataplane"), "-c", path],
                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.procs.append(p)
         tel = kt.Telemetry(f"{self.tag}k")
@@ -129,7 +129,7 @@ api = {{ unix_socket = "{self.tmp}/api.sock"; }};
         if p.poll() is not None:
             raise RuntimeError(f"kdpu-dataplane exited {p.returncode}")
         if scenario == "c":
-            r = subprocess.run([os.path.join(self.build, "control", "kdpuctl"), "-s",
+            r = subprocess.run([os.path.join(self.build, "cli", "kdpuctl"), "-s",
                                 f"{self.tmp}/api.sock", "apply", "-f", "-"], input=SERVICE,
                                capture_output=True, text=True, timeout=30)
             if r.returncode != 0:

@@ -64,7 +64,7 @@ api = {{ unix_socket = "{tmp}/api.sock"; max_message_kb = 65536; }};
     with open(f"{tmp}/kdpu.conf", "w") as f:
         f.write(conf)
     log = open(f"{tmp}/kdpu.log", "w")
-    p = subprocess.Popen([os.path.join(build, "kdpu-dataplane"), "-c", f"{tmp}/kdpu.conf"],
+    p = subprocess.Popen([os.path.join(build, "daemon", "kdpu-dataplane"), "-c", f"{tmp}/kdpu.conf"],
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.time() + 30
     while time.time() < deadline and not os.path.exists(f"{tmp}/api.sock"):

@@ -71,7 +71,7 @@ def main():
     args = ap.parse_args()
 
     node = kt.Node(workers=args.workers, build_dir=args.build_dir, spare_pods=True)
-    kdpuctl = os.path.join(args.build_dir, "control", "kdpuctl")
+    kdpuctl = os.path.join(args.build_dir, "cli", "kdpuctl")
 
     def ctl(*a, stdin=None):
         print(f"$ kdpuctl {' '.join(a)}")

@@ -164,7 +164,7 @@ api = {{ unix_socket = "{self.sock}"; {self.api_conf} }};
 
     def start_daemon(self):
         log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([os.path.join(self.build_dir, "kdpu-dataplane"),
+        self.proc = subprocess.Popen([os.path.join(self.build_dir, "daemon", "kdpu-dataplane"),
                                       "-c", self.conf_path],
                                      stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)

@@ -355,7 +355,7 @@ def test_tcp_on_non_loopback_needs_mtls():
     with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
         f.write(n.config_text())
         f.flush()
-        r = subprocess.run([os.path.join(BUILD_DIR, "kdpu-dataplane"), "-c", f.name],
+        r = subprocess.run([os.path.join(BUILD_DIR, "daemon", "kdpu-dataplane"), "-c", f.name],
                            capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "api.listen" in r.stderr and "mutual TLS" in r.stderr, r.stderr
@@ -383,7 +383,7 @@ def test_mtls_refuses_clients_without_a_trusted_certificate():
         plain = grpc.insecure_channel(target)
         code, _ = code_of(lambda: API.stub(plain).ListVpcs(pb.ListVpcsRequest(), timeout=10))
         assert code == grpc.StatusCode.UNAVAILABLE
-        ctl = os.path.join(BUILD_DIR, "control", "kdpuctl")
+        ctl = os.path.join(BUILD_DIR, "cli", "kdpuctl")
         r = subprocess.run([ctl, "--server", target, "--tls-ca", f"{d}/ca.crt", "--tls-cert",
                             f"{d}/client.crt", "--tls-key", f"{d}/client.key", "get", "vpcs"],
                            capture_output=True, text=True, timeout=30)

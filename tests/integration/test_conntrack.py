@@ -13,7 +13,7 @@ from conftest import BUILD_DIR, WORKERS, Delta, inject, kt, running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "netprobe.py")
-KDPUCTL = os.path.join(BUILD_DIR, "control", "kdpuctl")
+KDPUCTL = os.path.join(BUILD_DIR, "cli", "kdpuctl")
 CAPACITY = 1024
 UDP_TIMEOUT = 12  # long enough that the fill is still there when it is probed, on a loaded machine
 

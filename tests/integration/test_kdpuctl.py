@@ -13,7 +13,7 @@ from conftest import BUILD_DIR, WORKERS, kt, running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MANIFESTS = os.path.join(HERE, "manifests")
-KDPUCTL = os.path.join(BUILD_DIR, "control", "kdpuctl")
+KDPUCTL = os.path.join(BUILD_DIR, "cli", "kdpuctl")
 KINDS = ["namespaces", "pods", "netdevs", "services", "endpointslices", "networkpolicies"]
 
 

@@ -11,7 +11,7 @@ import pytest
 import kdpu_topo as kt
 from conftest import BUILD_DIR
 
-DAEMON = os.path.join(BUILD_DIR, "kdpu-dataplane")
+DAEMON = os.path.join(BUILD_DIR, "daemon", "kdpu-dataplane")
 
 
 def run_with_config(tmp_path, text):

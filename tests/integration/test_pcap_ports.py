@@ -42,7 +42,7 @@ vpcs = ( {{ name = "default"; vni = {kt.VNI}; gateway_ip = "{kt.GW_IP}"; gateway
 vnics = ( {{ pci = "0000:00:01.0"; vpc = "default"; mac = "{POD_MAC}"; ip = "{POD_IP}"; }} );
 """)
     wrpcap(str(tmp_path / "empty.pcap"), [])
-    proc = subprocess.Popen([os.path.join(BUILD_DIR, "kdpu-dataplane"), "-c", str(conf)],
+    proc = subprocess.Popen([os.path.join(BUILD_DIR, "daemon", "kdpu-dataplane"), "-c", str(conf)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         time.sleep(3)  # the pcap PMD delivers the whole file at once

@@ -23,7 +23,7 @@ from conftest import BUILD_DIR, WORKERS, Delta, kt, running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "netprobe.py")
-KDPUCTL = os.path.join(BUILD_DIR, "control", "kdpuctl")
+KDPUCTL = os.path.join(BUILD_DIR, "cli", "kdpuctl")
 TCP_PORTS, UDP_PORTS = [80, 8080, 9050], [53]
 
 NAMESPACES = {"default": {"team": "x", "kubernetes.io/metadata.name": "default"},

@@ -26,7 +26,7 @@ from conftest import BUILD_DIR, WORKERS, Delta, kt, running
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROBE = os.path.join(HERE, "netprobe.py")
-KDPUCTL = os.path.join(BUILD_DIR, "control", "kdpuctl")
+KDPUCTL = os.path.join(BUILD_DIR, "cli", "kdpuctl")
 HAIRPIN_IP = "169.254.42.1"
 ECONNREFUSED = "111"
 NODE_IP = kt.VTEP_IP

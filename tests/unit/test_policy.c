@@ -20,7 +20,7 @@
 
 #include "control/api.h"
 #include "control/config.h"
-#include "control/manifest.h"
+#include "cli/manifest.h"
 #include "control/translate_policy.h"
 #include "dataplane/tables.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef KDPU_CONTROL_MANIFEST_H
-#define KDPU_CONTROL_MANIFEST_H
+#ifndef KDPU_CLI_MANIFEST_H
+#define KDPU_CLI_MANIFEST_H
 
 /*
  * Kubernetes manifests (libyaml) into API objects. A file holds any number of
@@ -16,7 +16,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "control/kinds.h"
+#include "proto/kinds.h"
 
 struct kd_manifest_obj {
 	const struct kd_kind *kind;

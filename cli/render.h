@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef KDPU_CONTROL_RENDER_H
-#define KDPU_CONTROL_RENDER_H
+#ifndef KDPU_CLI_RENDER_H
+#define KDPU_CLI_RENDER_H
 
 /*
  * kdpuctl's output: API objects as Kubernetes-style YAML or JSON (camelCase
@@ -13,7 +13,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "control/kinds.h"
+#include "proto/kinds.h"
 
 enum kd_render_fmt { KD_RENDER_TABLE, KD_RENDER_YAML, KD_RENDER_JSON };
 

@@ -10,7 +10,7 @@
 
 #include <yaml.h>
 
-#include "control/manifest.h"
+#include "cli/manifest.h"
 #include "google/protobuf/wrappers.pb-c.h"
 
 #define MAX_DEPTH 32
@@ -20,7 +20,7 @@ struct conv {
 	const char *where;
 	char *err;
 	size_t errlen;
-	struct kd_fpath path;
+	struct kd_pb_path path;
 };
 
 static int
@@ -285,13 +285,13 @@ set_field(struct conv *c, const ProtobufCFieldDescriptor *f, int node, char *bas
 	*(void **)(base + f->offset) = arr;
 	for (i = 0; i < cnt; i++) {
 		int item = n->data.sequence.items.start[i];
-		size_t s = kd_fpath_push(&c->path, "[%zu]", i);
+		size_t s = kd_pb_path_push(&c->path, "[%zu]", i);
 
 		*(size_t *)(base + f->quantifier_offset) = i + 1;
 		if (set_value(c, f, yaml_document_get_node(c->doc, item), item,
 			      (char *)arr + i * sz, depth) != 0)
 			return -1;
-		kd_fpath_pop(&c->path, s);
+		kd_pb_path_pop(&c->path, s);
 	}
 	return 0;
 }
@@ -324,10 +324,10 @@ to_message(struct conv *c, int node, const ProtobufCMessageDescriptor *d, Protob
 				break;
 		if (i == d->n_fields)
 			continue;	/* a field the API does not carry */
-		s = kd_fpath_push(&c->path, "%s%s", c->path.len != 0 ? "." : "", key);
+		s = kd_pb_path_push(&c->path, "%s%s", c->path.len != 0 ? "." : "", key);
 		if (set_field(c, &d->fields[i], pr->value, (char *)m, depth) != 0)
 			return -1;
-		kd_fpath_pop(&c->path, s);
+		kd_pb_path_pop(&c->path, s);
 	}
 	return 0;
 }
@@ -424,14 +424,14 @@ load_object(struct kd_manifest *m, yaml_document_t *doc, int node, const char *f
 	meta = yaml_document_get_node(doc, member(doc, n, "metadata"));
 	name = meta != NULL ? member_str(doc, meta, "name") : NULL;
 	ns = meta != NULL ? member_str(doc, meta, "namespace") : NULL;
-	if (name == NULL || !kd_name_is_dns_subdomain(name)) {
+	if (name == NULL || !kd_names_is_dns_subdomain(name)) {
 		snprintf(err, errlen, "%s, line %zu: metadata.name: %s%s%s", o.where,
 			 meta != NULL ? meta->start_mark.line + 1 : line,
 			 name == NULL ? "missing" : "\"", name == NULL ? "" : name,
 			 name == NULL ? "" : "\" is not a DNS subdomain name");
 		return -1;
 	}
-	if (o.kind->namespaced && ns != NULL && !kd_name_is_dns_label(ns)) {
+	if (o.kind->namespaced && ns != NULL && !kd_names_is_dns_label(ns)) {
 		snprintf(err, errlen, "%s, line %zu: metadata.namespace: \"%s\" is not a valid name",
 			 o.where, meta->start_mark.line + 1, ns);
 		return -1;

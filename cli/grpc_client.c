@@ -11,8 +11,8 @@
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
 
-#include "control/file.h"
-#include "control/grpc_client.h"
+#include "proto/pem.h"
+#include "cli/grpc_client.h"
 
 struct kd_client {
 	grpc_channel *ch;
@@ -33,11 +33,11 @@ kd_client_open(const struct kd_client_opts *o, char *err, size_t errlen)
 	grpc_init();
 	if (o->tls_ca != NULL) {
 		grpc_ssl_pem_key_cert_pair pair = { NULL, NULL };
-		char *ca = kd_file_read(o->tls_ca, err, errlen), *cert = NULL, *key = NULL;
+		char *ca = kd_pem_read(o->tls_ca, err, errlen), *cert = NULL, *key = NULL;
 
 		if (ca != NULL && o->tls_cert != NULL) {
-			cert = kd_file_read(o->tls_cert, err, errlen);
-			key = cert != NULL ? kd_file_read(o->tls_key, err, errlen) : NULL;
+			cert = kd_pem_read(o->tls_cert, err, errlen);
+			key = cert != NULL ? kd_pem_read(o->tls_key, err, errlen) : NULL;
 			pair.cert_chain = cert;
 			pair.private_key = key;
 		}

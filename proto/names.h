@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef KDPU_CONTROL_NAMES_H
-#define KDPU_CONTROL_NAMES_H
+#ifndef KDPU_PROTO_NAMES_H
+#define KDPU_PROTO_NAMES_H
 
 /*
  * Kubernetes' name rules (RFC 1123), shared by the configuration parser, the
@@ -10,8 +10,8 @@
 #include <stdbool.h>
 
 /** RFC 1123 label: 1..63 of [a-z0-9-], alphanumeric at both ends. */
-bool kd_name_is_dns_label(const char *s);
+bool kd_names_is_dns_label(const char *s);
 /** RFC 1123 subdomain: dot-separated labels, at most 253 characters. */
-bool kd_name_is_dns_subdomain(const char *s);
+bool kd_names_is_dns_subdomain(const char *s);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef KDPU_CONTROL_KINDS_H
-#define KDPU_CONTROL_KINDS_H
+#ifndef KDPU_PROTO_KINDS_H
+#define KDPU_PROTO_KINDS_H
 
 /*
  * The API's resource kinds and the naming rules they share, used by the
@@ -15,7 +15,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "control/names.h"
+#include "proto/names.h"
+#include "proto/pb.h"
 #include "k8s.pb-c.h"
 
 /* Short spellings of the generated names. */
@@ -69,34 +70,10 @@ int kd_kind_parse_method(const char *method, const struct kd_kind **k, enum kd_v
  * Splits a full resource name of kind k into namespace (empty for cluster
  * kinds) and id. 0, or -1 if the name is not of that kind's shape.
  */
-int kd_name_parse(const struct kd_kind *k, const char *name, char *ns, size_t nslen,
+int kd_kind_name_parse(const struct kd_kind *k, const char *name, char *ns, size_t nslen,
 		  char *id, size_t idlen);
 /** Full resource name of id in namespace ns. */
-void kd_name_format(const struct kd_kind *k, const char *ns, const char *id, char *buf,
+void kd_kind_name_format(const struct kd_kind *k, const char *ns, const char *id, char *buf,
 		    size_t len);
-
-/** A message's string field by number, or NULL if it is not a string field. */
-char **kd_pb_string_field(ProtobufCMessage *m, unsigned int number);
-/** A message's sub-message field by number, or NULL if it is not one. */
-ProtobufCMessage **kd_pb_message_field(ProtobufCMessage *m, unsigned int number);
-
-/** Bytes one element of a repeated field takes in its array. */
-size_t kd_pb_elem_size(const ProtobufCFieldDescriptor *f);
-/** Whether d is the Entry message protoc generates for a map field. */
-bool kd_pb_is_map_entry(const ProtobufCMessageDescriptor *d);
-/** Length of the prefix all of an enum's value names share, up to an '_'. */
-size_t kd_pb_enum_prefix_len(const ProtobufCEnumDescriptor *d);
-
-/*
- * A field path for error messages, built as a walk descends:
- * "service.spec.ports[1].target_port". push returns the length to pop back to.
- */
-struct kd_fpath {
-	char s[256];
-	size_t len;
-};
-
-size_t kd_fpath_push(struct kd_fpath *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void kd_fpath_pop(struct kd_fpath *p, size_t len);
 
 #endif

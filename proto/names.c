@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "control/names.h"
+#include "proto/names.h"
 
 bool
-kd_name_is_dns_label(const char *s)
+kd_names_is_dns_label(const char *s)
 {
 	size_t i, n = strlen(s);
 
@@ -20,7 +20,7 @@ kd_name_is_dns_label(const char *s)
 }
 
 bool
-kd_name_is_dns_subdomain(const char *s)
+kd_names_is_dns_subdomain(const char *s)
 {
 	char buf[254], *label, *save = NULL;
 
@@ -29,7 +29,7 @@ kd_name_is_dns_subdomain(const char *s)
 		return false;
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (label = strtok_r(buf, ".", &save); label != NULL; label = strtok_r(NULL, ".", &save))
-		if (!kd_name_is_dns_label(label))
+		if (!kd_names_is_dns_label(label))
 			return false;
 	return true;
 }

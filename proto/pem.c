@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/file.h"
+#include "proto/pem.h"
 
 char *
-kd_file_read(const char *path, char *err, size_t errlen)
+kd_pem_read(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	char *buf = NULL;

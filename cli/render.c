@@ -14,7 +14,7 @@
 
 #include <yaml.h>
 
-#include "control/render.h"
+#include "cli/render.h"
 #include "google/protobuf/wrappers.pb-c.h"
 
 struct out {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef KDPU_CONTROL_GRPC_CLIENT_H
-#define KDPU_CONTROL_GRPC_CLIENT_H
+#ifndef KDPU_CLI_GRPC_CLIENT_H
+#define KDPU_CLI_GRPC_CLIENT_H
 
 /*
  * kdpuctl's side of the API: unary calls with protobuf-c messages over

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/grpc_client.h"
-#include "control/kinds.h"
-#include "control/manifest.h"
-#include "control/render.h"
+#include "cli/grpc_client.h"
+#include "proto/kinds.h"
+#include "cli/manifest.h"
+#include "cli/render.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -128,7 +128,7 @@ apply_one(struct ctl *c, struct kd_manifest_obj *o)
 	int st;
 	int64_t gen0;
 
-	kd_name_format(o->kind, o->ns, o->id, name, sizeof(name));
+	kd_kind_name_format(o->kind, o->ns, o->id, name, sizeof(name));
 	req = new_req(o->kind->req[KD_VERB_GET]);
 	set_str(req, 1, name);
 	kd_kind_method(o->kind, KD_VERB_GET, method, sizeof(method));
@@ -180,7 +180,7 @@ delete_name(struct ctl *c, const struct kd_kind *k, const char *ns, const char *
 	ProtobufCMessage *req = new_req(k->req[KD_VERB_DELETE]), *res = NULL;
 	int st;
 
-	kd_name_format(k, ns, id, name, sizeof(name));
+	kd_kind_name_format(k, ns, id, name, sizeof(name));
 	set_str(req, 1, name);
 	*(protobuf_c_boolean *)field_at(req, 2) = c->ignore_not_found;
 	kd_kind_method(k, KD_VERB_DELETE, method, sizeof(method));
@@ -334,7 +334,7 @@ cmd_frontends(struct ctl *c, int argc, char **argv)
 	char name[384] = "";
 
 	if (argc >= 1)
-		kd_name_format(kd_kind_lookup("service"), c->ns, argv[0], name, sizeof(name));
+		kd_kind_name_format(kd_kind_lookup("service"), c->ns, argv[0], name, sizeof(name));
 	if (fetch_frontends(c, argc >= 1 ? name : NULL, &res) != 0)
 		return 1;
 	if (c->fmt != KD_RENDER_TABLE)
@@ -358,7 +358,7 @@ services_detail(struct ctl *c, ProtobufCMessage **objs, size_t n, bool single)
 	if (n == 0)
 		return;
 	if (single)
-		kd_name_format(kd_kind_lookup("service"),
+		kd_kind_name_format(kd_kind_lookup("service"),
 			       ((PB(ObjectMeta) *)*kd_pb_message_field(objs[0], 2))->namespace_,
 			       ((PB(ObjectMeta) *)*kd_pb_message_field(objs[0], 2))->name, name,
 			       sizeof(name));
@@ -369,7 +369,7 @@ services_detail(struct ctl *c, ProtobufCMessage **objs, size_t n, bool single)
 		for (j = 0; j < n; j++) {
 			const PB(ObjectMeta) *m = (PB(ObjectMeta) *)*kd_pb_message_field(objs[j], 2);
 
-			kd_name_format(kd_kind_lookup("service"), m->namespace_, m->name, name,
+			kd_kind_name_format(kd_kind_lookup("service"), m->namespace_, m->name, name,
 				       sizeof(name));
 			if (strcmp(name, res->frontends[i]->service) == 0)
 				break;
@@ -432,7 +432,7 @@ cmd_get(struct ctl *c, int argc, char **argv)
 	if (argc >= 2) {
 		ProtobufCMessage *req = new_req(k->req[KD_VERB_GET]);
 
-		kd_name_format(k, k->namespaced ? c->ns : "", argv[1], name, sizeof(name));
+		kd_kind_name_format(k, k->namespaced ? c->ns : "", argv[1], name, sizeof(name));
 		set_str(req, 1, name);
 		kd_kind_method(k, KD_VERB_GET, method, sizeof(method));
 		st = kd_client_call(c->cl, method, req, k->desc, &res, msg, sizeof(msg));
@@ -702,7 +702,7 @@ main(int argc, char **argv)
 			"together and need --tls-ca\n");
 		return 2;
 	}
-	if (!kd_name_is_dns_label(c.ns)) {
+	if (!kd_names_is_dns_label(c.ns)) {
 		fprintf(stderr, "error: \"%s\" is not a valid namespace name\n", c.ns);
 		return 2;
 	}
