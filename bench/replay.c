@@ -163,7 +163,7 @@ tables(char scenario)
 	rn = kd_tables_add_rnode(t, "node-b", IP4(192, 168, 100, 2), &rnode_mac, (uint16_t)slot);
 	if (rn < 0 || kd_tables_add_route(t, 0, IP4(10, 244, 2, 0), 24, KD_NH_REMOTE | (uint32_t)rn))
 		return -1;
-	kd_tables_publish(t);
+	kd_tables_free(kd_tables_swap((void **)&kd_tables_live, t));
 	return scenario == 'c' ? service() : 0;
 }
 

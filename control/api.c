@@ -19,6 +19,8 @@
 
 #include "control/api.h"
 #include "control/config.h"
+#include "control/publish.h"
+#include "control/validate.h"
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/lb.h"
@@ -38,18 +40,6 @@ enum { L_PARENT = 1, L_SIZE = 2, L_TOKEN = 3 };
 enum { U_OBJ = 1, U_MASK = 2, U_ALLOW = 3 };
 enum { D_NAME = 1, D_ALLOW = 2 };
 
-enum kd_status
-kd_api_fail(struct kd_api_err *e, enum kd_status code, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->code = code;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 void
 kd_api_init(struct kd_api *api)
 {
@@ -60,33 +50,6 @@ void
 kd_api_fini(struct kd_api *api)
 {
 	kd_store_free(&api->store);
-}
-
-static bool
-touches_tables(const struct kd_kind *k)
-{
-	return k == NULL || k->id == KD_KIND_VPC || k->id == KD_KIND_NODE ||
-	       k->id == KD_KIND_NETDEV;
-}
-
-/* Netdevs carry the pod identity of a port; Vpcs carry the node's gateway addresses. */
-static bool
-touches_policy(const struct kd_kind *k)
-{
-	return k == NULL || k->id == KD_KIND_POD || k->id == KD_KIND_NAMESPACE ||
-	       k->id == KD_KIND_NETWORKPOLICY || k->id == KD_KIND_NETDEV || k->id == KD_KIND_VPC;
-}
-
-static bool
-touches_services(const struct kd_kind *k)
-{
-	return k == NULL || k->id == KD_KIND_SERVICE || k->id == KD_KIND_ENDPOINTSLICE;
-}
-
-static bool
-touches(const struct kd_kind *k)
-{
-	return touches_tables(k) || touches_policy(k) || touches_services(k);
 }
 
 /* A reused policy id starts counting from what its previous owner left. */
@@ -113,43 +76,17 @@ policy_baseline(struct kd_api *api, const struct kd_policy *p)
 }
 
 enum kd_status
-kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal, struct kd_api_err *e)
+kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal, struct kd_err *e)
 {
-	struct kd_tables *t = NULL;
-	struct kd_policy *p = NULL;
-	struct kd_lb *lb = NULL;
+	struct kd_publish_batch b;
 
-	if (api->build != NULL && touches_tables(k)) {
-		t = api->build(api->cb_arg, &api->store, e);
-		if (t == NULL)
-			return e->code;
-	}
-	if (api->build_lb != NULL && touches_services(k)) {
-		lb = api->build_lb(api->cb_arg, &api->store, e);
-		if (lb == NULL) {
-			kd_tables_free(t);
-			return e->code;
-		}
-	}
-	if (api->build_policy != NULL && touches_policy(k)) {
-		p = api->build_policy(api->cb_arg, &api->store, e);
-		if (p == NULL) {
-			kd_tables_free(t);
-			if (lb != NULL)
-				api->discard_lb(api->cb_arg, lb);
-			return e->code;
-		}
-	}
-	if (p != NULL)
-		policy_baseline(api, p);
-	if (!removal && p != NULL)
-		api->publish_policy(api->cb_arg, p);
-	if (t != NULL)
-		api->publish(api->cb_arg, t);
-	if (lb != NULL)
-		api->publish_lb(api->cb_arg, lb);
-	if (removal && p != NULL)
-		api->publish_policy(api->cb_arg, p);
+	if (api->pub == NULL)
+		return KD_OK;
+	if (kd_publish_build(api->pub, &api->store, k, &b, e) != KD_OK)
+		return e->code;
+	if (b.gen[KD_PUBLISH_POLICY] != NULL)
+		policy_baseline(api, b.gen[KD_PUBLISH_POLICY]);
+	kd_publish_commit(api->pub, &b, removal);
 	return KD_OK;
 }
 
@@ -276,20 +213,20 @@ undecorate(const struct kd_kind *k, ProtobufCMessage *obj)
 }
 
 static enum kd_status
-pack(const ProtobufCMessage *m, uint8_t **out, size_t *len, struct kd_api_err *e)
+pack(const ProtobufCMessage *m, uint8_t **out, size_t *len, struct kd_err *e)
 {
 	size_t n = protobuf_c_message_get_packed_size(m);
 
 	*out = malloc(n != 0 ? n : 1);
 	if (*out == NULL)
-		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 	*len = protobuf_c_message_pack(m, *out);
 	return KD_OK;
 }
 
 static enum kd_status
 pack_object(const struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj,
-	    uint8_t **out, size_t *len, struct kd_api_err *e)
+	    uint8_t **out, size_t *len, struct kd_err *e)
 {
 	struct status_buf sb;
 	enum kd_status st;
@@ -355,14 +292,14 @@ vpc_user(const struct kd_api *api, const char *vpc)
  */
 static enum kd_status
 commit(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj, bool create,
-       bool allow_missing, ProtobufCMessage **result, struct kd_api_err *e)
+       bool allow_missing, ProtobufCMessage **result, struct kd_err *e)
 {
 	const char *name = kd_store_name(obj);
 	ProtobufCMessage *cur, *old;
 	enum kd_status st;
 
 	drop_server_status(k, obj);
-	st = kd_validate(api, k, obj, e);
+	st = kd_validate(&api->store, api->cfg, k, obj, e);
 	if (st != KD_OK)
 		goto reject;
 	cur = kd_store_get(&api->store, k->id, name);
@@ -372,31 +309,29 @@ commit(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj, bool 
 		return KD_OK;
 	}
 	if (cur != NULL && create) {
-		st = kd_api_fail(e, KD_ALREADY_EXISTS, "%s already exists with a different spec",
+		st = kd_err_set(e, KD_ALREADY_EXISTS, "%s already exists with a different spec",
 				 name);
 		goto reject;
 	}
 	if (cur == NULL && !create && !allow_missing) {
-		st = kd_api_fail(e, KD_NOT_FOUND, "%s not found", name);
+		st = kd_err_set(e, KD_NOT_FOUND, "%s not found", name);
 		goto reject;
 	}
 	meta_of(obj)->generation = cur != NULL ? meta_of(cur)->generation + 1 : 1;
 	if (kd_store_put(&api->store, k->id, obj, &old) != 0) {
-		st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 		goto reject;
 	}
-	if (touches(k)) {
-		st = kd_api_sync(api, k, false, e);
-		if (st != KD_OK) {
-			ProtobufCMessage *undo;
+	st = kd_api_sync(api, k, false, e);
+	if (st != KD_OK) {
+		ProtobufCMessage *undo;
 
-			if (old != NULL)
-				kd_store_put(&api->store, k->id, old, &undo);
-			else
-				undo = kd_store_del(&api->store, k->id, name);
-			protobuf_c_message_free_unpacked(undo, NULL);
-			return st;
-		}
+		if (old != NULL)
+			kd_store_put(&api->store, k->id, old, &undo);
+		else
+			undo = kd_store_del(&api->store, k->id, name);
+		protobuf_c_message_free_unpacked(undo, NULL);
+		return st;
 	}
 	if (old != NULL)
 		protobuf_c_message_free_unpacked(old, NULL);
@@ -410,36 +345,36 @@ reject:
 /* Set name, metadata.name and metadata.namespace from ns and id. */
 static enum kd_status
 name_object(const struct kd_kind *k, ProtobufCMessage *obj, const char *ns, const char *id,
-	    struct kd_api_err *e)
+	    struct kd_err *e)
 {
 	PB(ObjectMeta) *m = meta_of(obj);
 	char name[384];
 
 	if (m == NULL)
-		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 	if (m->name[0] != '\0' && strcmp(m->name, id) != 0)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+		return kd_err_set(e, KD_INVALID_ARGUMENT,
 				   "%s.metadata.name: \"%s\" differs from the name \"%s\"", k->field,
 				   m->name, id);
 	if (m->namespace_[0] != '\0' && strcmp(m->namespace_, ns) != 0)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+		return kd_err_set(e, KD_INVALID_ARGUMENT,
 				   "%s.metadata.namespace: \"%s\" differs from the parent's \"%s\"",
 				   k->field, m->namespace_, ns);
 	kd_kind_name_format(k, ns, id, name, sizeof(name));
 	if (set_str(obj, F_NAME, name) != 0 || set_str(&m->base, 1, id) != 0 ||
 	    set_str(&m->base, 2, ns) != 0)
-		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 	return KD_OK;
 }
 
 static enum kd_status
 parse_parent(const struct kd_kind *k, const char *parent, char *ns, size_t nslen,
-	     bool wildcard, struct kd_api_err *e)
+	     bool wildcard, struct kd_err *e)
 {
 	ns[0] = '\0';
 	if (!k->namespaced) {
 		if (parent[0] != '\0')
-			return kd_api_fail(e, KD_INVALID_ARGUMENT,
+			return kd_err_set(e, KD_INVALID_ARGUMENT,
 					   "parent: %s are not namespaced; leave parent empty",
 					   k->plural);
 		return KD_OK;
@@ -448,7 +383,7 @@ parse_parent(const struct kd_kind *k, const char *parent, char *ns, size_t nslen
 		return KD_OK;
 	if (strncmp(parent, "namespaces/", 11) != 0 || strlen(parent + 11) >= nslen ||
 	    !kd_names_is_dns_label(parent + 11))
-		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+		return kd_err_set(e, KD_INVALID_ARGUMENT,
 				   "parent: \"%s\" is not namespaces/{namespace}", parent);
 	snprintf(ns, nslen, "%s", parent + 11);
 	return KD_OK;
@@ -456,7 +391,7 @@ parse_parent(const struct kd_kind *k, const char *parent, char *ns, size_t nslen
 
 static enum kd_status
 do_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
-	  ProtobufCMessage **result, struct kd_api_err *e)
+	  ProtobufCMessage **result, struct kd_err *e)
 {
 	ProtobufCMessage **slot = kd_pb_message_field(req, C_OBJ), *obj = *slot;
 	const char *id = get_str(req, C_ID);
@@ -464,16 +399,16 @@ do_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 	enum kd_status st;
 
 	if (obj == NULL)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: required", k->field);
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "%s: required", k->field);
 	st = parse_parent(k, get_str(req, C_PARENT), ns, sizeof(ns), false, e);
 	if (st != KD_OK)
 		return st;
 	if (id[0] == '\0' && meta_of(obj) != NULL)
 		id = meta_of(obj)->name;
 	if (id[0] == '\0')
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s_id: required", k->field);
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "%s_id: required", k->field);
 	if (!kd_names_is_dns_subdomain(id) || strlen(id) > 253)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+		return kd_err_set(e, KD_INVALID_ARGUMENT,
 				   "%s_id: \"%s\" is not a DNS subdomain name (a-z, 0-9, '-', '.')",
 				   k->field, id);
 	*slot = NULL;	/* the object is ours from here on */
@@ -487,7 +422,7 @@ do_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 
 enum kd_status
 kd_api_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj,
-	      struct kd_api_err *e)
+	      struct kd_err *e)
 {
 	PB(ObjectMeta) *m = meta_of(obj);
 	ProtobufCMessage *result;
@@ -496,7 +431,7 @@ kd_api_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj
 
 	if (m == NULL) {
 		protobuf_c_message_free_unpacked(obj, NULL);
-		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	snprintf(ns, sizeof(ns), "%s", m->namespace_);
 	snprintf(id, sizeof(id), "%s", m->name);
@@ -510,12 +445,12 @@ kd_api_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj
 
 static enum kd_status
 parse_name(const struct kd_kind *k, const char *field_name, const char *name, char *ns,
-	   char *id, struct kd_api_err *e)
+	   char *id, struct kd_err *e)
 {
 	if (name[0] == '\0')
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: required", field_name);
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "%s: required", field_name);
 	if (kd_kind_name_parse(k, name, ns, 64, id, 254) != 0)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: \"%s\" is not a %s name (%s%s/{name})",
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "%s: \"%s\" is not a %s name (%s%s/{name})",
 				   field_name, name, k->kind,
 				   k->namespaced ? "namespaces/{namespace}/" : "", k->collection);
 	return KD_OK;
@@ -523,7 +458,7 @@ parse_name(const struct kd_kind *k, const char *field_name, const char *name, ch
 
 static enum kd_status
 do_update(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
-	  ProtobufCMessage **result, struct kd_api_err *e)
+	  ProtobufCMessage **result, struct kd_err *e)
 {
 	ProtobufCMessage **slot = kd_pb_message_field(req, U_OBJ), *obj = *slot;
 	const Google__Protobuf__FieldMask *mask = *(Google__Protobuf__FieldMask **)field_ptr(req, U_MASK);
@@ -532,14 +467,14 @@ do_update(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 	enum kd_status st;
 
 	if (obj == NULL)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "%s: required", k->field);
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "%s: required", k->field);
 	snprintf(path, sizeof(path), "%s.name", k->field);
 	st = parse_name(k, path, get_str(obj, F_NAME), ns, id, e);
 	if (st != KD_OK)
 		return st;
 	if (mask != NULL && !(mask->n_paths == 0 ||
 			      (mask->n_paths == 1 && strcmp(mask->paths[0], "*") == 0)))
-		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+		return kd_err_set(e, KD_INVALID_ARGUMENT,
 				   "update_mask: only a full replacement (\"*\" or empty) is "
 				   "supported, not \"%s\"", mask->paths[0]);
 	*slot = NULL;
@@ -553,7 +488,7 @@ do_update(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 
 static enum kd_status
 do_delete(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
-	  struct kd_api_err *e)
+	  struct kd_err *e)
 {
 	const char *name = get_str(req, D_NAME), *user;
 	bool allow_missing = *(protobuf_c_boolean *)field_ptr(req, D_ALLOW);
@@ -565,18 +500,16 @@ do_delete(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 	if (st != KD_OK)
 		return st;
 	if (kd_store_get(&api->store, k->id, name) == NULL)
-		return allow_missing ? KD_OK : kd_api_fail(e, KD_NOT_FOUND, "%s not found", name);
+		return allow_missing ? KD_OK : kd_err_set(e, KD_NOT_FOUND, "%s not found", name);
 	if (k->id == KD_KIND_VPC && (user = vpc_user(api, name)) != NULL)
-		return kd_api_fail(e, KD_FAILED_PRECONDITION, "%s is used by %s", name, user);
+		return kd_err_set(e, KD_FAILED_PRECONDITION, "%s is used by %s", name, user);
 	obj = kd_store_del(&api->store, k->id, name);
-	if (touches(k)) {
-		st = kd_api_sync(api, k, true, e);
-		if (st != KD_OK) {
-			ProtobufCMessage *none;
+	st = kd_api_sync(api, k, true, e);
+	if (st != KD_OK) {
+		ProtobufCMessage *none;
 
-			kd_store_put(&api->store, k->id, obj, &none);
-			return st;
-		}
+		kd_store_put(&api->store, k->id, obj, &none);
+		return st;
 	}
 	protobuf_c_message_free_unpacked(obj, NULL);
 	return KD_OK;
@@ -584,7 +517,7 @@ do_delete(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 
 static enum kd_status
 do_list(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req, uint8_t **out,
-	size_t *len, struct kd_api_err *e)
+	size_t *len, struct kd_err *e)
 {
 	const struct kd_store_kind *sk = &api->store.kind[k->id];
 	int32_t size = *(int32_t *)field_ptr(req, L_SIZE);
@@ -600,10 +533,10 @@ do_list(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req, uint
 	if (st != KD_OK)
 		return st;
 	if (size < 0)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", size);
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", size);
 	size = size == 0 ? PAGE_DEFAULT : RTE_MIN(size, PAGE_MAX);
 	if (token[0] != '\0' && kd_kind_name_parse(k, token, tns, sizeof(tns), tid, sizeof(tid)) != 0)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_token: \"%s\" is not valid", token);
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "page_token: \"%s\" is not valid", token);
 	if (ns[0] != '\0')
 		snprintf(prefix, sizeof(prefix), "namespaces/%s/", ns);
 	plen = strlen(prefix);
@@ -611,7 +544,7 @@ do_list(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req, uint
 	items = calloc((size_t)size + 1, sizeof(*items));
 	sb = calloc((size_t)size + 1, sizeof(*sb));
 	if (items == NULL || sb == NULL) {
-		st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 		goto out;
 	}
 	for (i = start; i < sk->n && strncmp(kd_store_name(sk->obj[i]), prefix, plen) == 0; i++) {
@@ -625,7 +558,7 @@ do_list(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req, uint
 	/* The response is assembled around borrowed objects and never freed as a whole. */
 	resp = malloc(k->list_resp->sizeof_message);
 	if (resp == NULL) {
-		st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 	} else {
 		const ProtobufCFieldDescriptor *fi = protobuf_c_message_descriptor_get_field(k->list_resp, 1);
 		const ProtobufCFieldDescriptor *ft = protobuf_c_message_descriptor_get_field(k->list_resp, 2);
@@ -648,7 +581,7 @@ out:
 /* Per NetworkPolicy: what it allowed, and what was refused at the pods it isolates. */
 static enum kd_status
 policy_stats(const struct kd_api *api, PB(Stats) *s, const struct kd_stats *sum,
-	     struct kd_api_err *e)
+	     struct kd_err *e)
 {
 	const struct kd_policy *pol = kd_policy_get();
 	uint32_t id;
@@ -659,7 +592,7 @@ policy_stats(const struct kd_api *api, PB(Stats) *s, const struct kd_stats *sum,
 		return KD_OK;
 	s->policies = calloc(pol->n_policies, sizeof(*s->policies));
 	if (s->policies == NULL)
-		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 	for (id = 1; id <= pol->n_policies; id++) {
 		PB(PolicyStats) *ps;
 
@@ -667,7 +600,7 @@ policy_stats(const struct kd_api *api, PB(Stats) *s, const struct kd_stats *sum,
 			continue;
 		ps = malloc(sizeof(*ps));
 		if (ps == NULL)
-			return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 		PB_FN(policy_stats__init)(ps);
 		ps->name = (char *)(uintptr_t)pol->policy_name[id - 1];
 		if (id <= KD_STATS_POLICIES) {
@@ -680,7 +613,7 @@ policy_stats(const struct kd_api *api, PB(Stats) *s, const struct kd_stats *sum,
 }
 
 static enum kd_status
-do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *e)
+do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_err *e)
 {
 	PB(Stats) s = PB_C(STATS__INIT);
 	PB(PortStats) ps[KD_CFG_MAX_PORTS], *psp[KD_CFG_MAX_PORTS];
@@ -691,14 +624,14 @@ do_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_api_err *
 	enum kd_status st;
 
 	if (sum == NULL)
-		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 	if (api->stats != NULL)
 		kd_stats_sum(sum, api->stats, api->n_workers);
 	s.name = (char *)"stats";
 	s.workers = api->n_workers;
 	s.table_generation = t != NULL ? t->gen : 0;
 	s.policy_generation = kd_policy_get() != NULL ? kd_policy_get()->gen : 0;
-	s.policy_acl_builds = api->acl_builds != NULL ? *api->acl_builds : 0;
+	s.policy_acl_builds = api->pub != NULL ? kd_publish_acl_builds(api->pub) : 0;
 	s.connections = api->ct != NULL ? kd_ct_count(api->ct) : 0;
 	s.connection_capacity = api->ct != NULL ? api->ct->capacity : 0;
 	s.affinity_entries = kd_lb_affinity_count();
@@ -746,7 +679,7 @@ static const char *
 flow_state(const struct kd_ct_conn *c)
 {
 	if (c->proto == IPPROTO_TCP)
-		return kd_tcp_state_names[c->tcp.state];
+		return kd_ct_tcp_state_names[c->tcp.state];
 	return (c->flags & KD_CT_F_REPLIED) ? "REPLIED" : "UNREPLIED";
 }
 
@@ -784,7 +717,7 @@ pod_ips(const struct kd_api *api, const char *pod, rte_be32_t *ips, int max)
  */
 static enum kd_status
 do_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8_t **out,
-	      size_t *len, struct kd_api_err *e)
+	      size_t *len, struct kd_err *e)
 {
 	PB(ListFlowsResponse) resp = PB_C(LIST_FLOWS_RESPONSE__INIT);
 	const struct kd_tables *t = kd_tables_get();
@@ -800,30 +733,30 @@ do_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8_t *
 	char *end;
 
 	if (r->page_size < 0)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", r->page_size);
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "page_size: %d is negative", r->page_size);
 	if (r->pod[0] != '\0') {
 		if (kd_kind_name_parse(&kd_kinds[KD_KIND_POD], r->pod, ns, sizeof(ns), id, sizeof(id)) != 0)
-			return kd_api_fail(e, KD_INVALID_ARGUMENT,
+			return kd_err_set(e, KD_INVALID_ARGUMENT,
 					   "pod: \"%s\" is not namespaces/{namespace}/pods/{pod}",
 					   r->pod);
 		n_ips = pod_ips(api, r->pod, ips, (int)RTE_DIM(ips));
 		if (n_ips == 0)
-			return kd_api_fail(e, KD_NOT_FOUND, "pod: %s has no known address", r->pod);
+			return kd_err_set(e, KD_NOT_FOUND, "pod: %s has no known address", r->pod);
 	}
 	if (r->state[0] != '\0') {
 		bool known = strcmp(r->state, "REPLIED") == 0 || strcmp(r->state, "UNREPLIED") == 0;
 
-		for (i = 0; i < KD_TCP_STATE_MAX; i++)
-			known |= strcmp(r->state, kd_tcp_state_names[i]) == 0;
+		for (i = 0; i < KD_CT_TCP_STATE_MAX; i++)
+			known |= strcmp(r->state, kd_ct_tcp_state_names[i]) == 0;
 		if (!known)
-			return kd_api_fail(e, KD_INVALID_ARGUMENT,
+			return kd_err_set(e, KD_INVALID_ARGUMENT,
 					   "state: \"%s\" is not a TCP state (ESTABLISHED, TIME_WAIT, "
 					   "...), REPLIED or UNREPLIED", r->state);
 	}
 	if (r->page_token[0] != '\0') {
 		start = (uint32_t)strtoul(r->page_token, &end, 10);
 		if (*end != '\0' || ct == NULL || start >= ct->capacity)
-			return kd_api_fail(e, KD_INVALID_ARGUMENT, "page_token: \"%s\" is not valid",
+			return kd_err_set(e, KD_INVALID_ARGUMENT, "page_token: \"%s\" is not valid",
 					   r->page_token);
 	}
 	if (ct != NULL) {
@@ -831,7 +764,7 @@ do_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8_t *
 		fp = calloc((size_t)size, sizeof(*fp));
 		strs = calloc((size_t)size, sizeof(*strs));
 		if (flows == NULL || fp == NULL || strs == NULL) {
-			st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+			st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 			goto out;
 		}
 		for (i = start; i < ct->capacity; i++) {
@@ -894,7 +827,7 @@ out:
 
 enum kd_status
 kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size_t req_len,
-	    uint8_t **resp, size_t *resp_len, struct kd_api_err *e)
+	    uint8_t **resp, size_t *resp_len, struct kd_err *e)
 {
 	const ProtobufCMessageDescriptor *d;
 	const struct kd_kind *k = NULL;
@@ -915,12 +848,12 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 		d = &PB_DESC(list_service_frontends_request);
 	else {
 		api->n_errors++;
-		return kd_api_fail(e, KD_UNIMPLEMENTED, "unknown method %s", method);
+		return kd_err_set(e, KD_UNIMPLEMENTED, "unknown method %s", method);
 	}
 	req = protobuf_c_message_unpack(d, NULL, req_len, req_buf);
 	if (req == NULL) {
 		api->n_errors++;
-		return kd_api_fail(e, KD_INVALID_ARGUMENT, "the request is not a valid %s",
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "the request is not a valid %s",
 				   d->short_name);
 	}
 	if (k == NULL) {
@@ -947,7 +880,7 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 		if (st == KD_OK) {
 			result = kd_store_get(&api->store, k->id, get_str(req, 1));
 			if (result == NULL)
-				st = kd_api_fail(e, KD_NOT_FOUND, "%s not found", get_str(req, 1));
+				st = kd_err_set(e, KD_NOT_FOUND, "%s not found", get_str(req, 1));
 		}
 		break;
 	}

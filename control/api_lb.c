@@ -98,7 +98,7 @@ str(struct strs *s, size_t len)
 
 enum kd_status
 kd_api_list_frontends(const struct kd_api *api, const PB(ListServiceFrontendsRequest) *r,
-		      uint8_t **out, size_t *len, struct kd_api_err *e)
+		      uint8_t **out, size_t *len, struct kd_err *e)
 {
 	PB(ListServiceFrontendsResponse) resp = PB_C(LIST_SERVICE_FRONTENDS_RESPONSE__INIT);
 	const struct kd_lb *lb = kd_lb_get();
@@ -112,7 +112,7 @@ kd_api_list_frontends(const struct kd_api *api, const PB(ListServiceFrontendsReq
 	size_t k;
 
 	if (r->service[0] != '\0' && strncmp(r->service, "namespaces/", 11) != 0)
-		return kd_api_fail(e, KD_INVALID_ARGUMENT,
+		return kd_err_set(e, KD_INVALID_ARGUMENT,
 				   "service: \"%s\" is not namespaces/{namespace}/services/{name}",
 				   r->service);
 	if (lb != NULL && lb->n_fe != 0) {
@@ -128,7 +128,7 @@ kd_api_list_frontends(const struct kd_api *api, const PB(ListServiceFrontendsReq
 		ep = calloc(n_eps ? n_eps : 1, sizeof(*ep));
 		if (base == NULL || cnt == NULL || fes == NULL || fp == NULL || eps == NULL ||
 		    ep == NULL) {
-			st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+			st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 			goto out;
 		}
 		count(api->ct, lb, base, cnt);
@@ -146,7 +146,7 @@ kd_api_list_frontends(const struct kd_api *api, const PB(ListServiceFrontendsReq
 		svc = str(&s, strlen(name) + 1);
 		ip = str(&s, 16);
 		if (svc == NULL || ip == NULL) {
-			st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+			st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 			goto out;
 		}
 		memcpy(svc, name, strlen(name) + 1);
@@ -164,14 +164,14 @@ kd_api_list_frontends(const struct kd_api *api, const PB(ListServiceFrontendsReq
 		if (fe->n_ranges != 0) {
 			f->source_ranges = (char **)str(&s, fe->n_ranges * sizeof(char *));
 			if (f->source_ranges == NULL) {
-				st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+				st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 				goto out;
 			}
 			for (k = 0; k < fe->n_ranges; k++) {
 				char *c = str(&s, 24);
 
 				if (c == NULL) {
-					st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+					st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 					goto out;
 				}
 				kd_config_format_ipv4(fe->ranges[k].prefix, c, 24);
@@ -188,7 +188,7 @@ kd_api_list_frontends(const struct kd_api *api, const PB(ListServiceFrontendsReq
 			char *eip = str(&s, 16);
 
 			if (eip == NULL) {
-				st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+				st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 				goto out;
 			}
 			PB_FN(service_endpoint_status__init)(es);
@@ -214,7 +214,7 @@ kd_api_list_frontends(const struct kd_api *api, const PB(ListServiceFrontendsReq
 	*len = protobuf_c_message_get_packed_size(&resp.base);
 	*out = malloc(*len != 0 ? *len : 1);
 	if (*out == NULL)
-		st = kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 	else
 		protobuf_c_message_pack(&resp.base, *out);
 out:

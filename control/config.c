@@ -670,10 +670,10 @@ load_conntrack(struct ctx *c, const config_setting_t *root, struct kd_config *cf
 	static const char *const keys[] = { "capacity", "cache_entries", "timeouts", NULL };
 	/* Linux's sysctl names without the nf_conntrack_ prefix and _timeout. */
 	static const struct { const char *key; int tcp_state; } tmo[] = {
-		{ "tcp_syn_sent", KD_TCP_SYN_SENT }, { "tcp_syn_recv", KD_TCP_SYN_RECV },
-		{ "tcp_established", KD_TCP_ESTABLISHED }, { "tcp_fin_wait", KD_TCP_FIN_WAIT },
-		{ "tcp_close_wait", KD_TCP_CLOSE_WAIT }, { "tcp_last_ack", KD_TCP_LAST_ACK },
-		{ "tcp_time_wait", KD_TCP_TIME_WAIT }, { "tcp_close", KD_TCP_CLOSE },
+		{ "tcp_syn_sent", KD_CT_TCP_SYN_SENT }, { "tcp_syn_recv", KD_CT_TCP_SYN_RECV },
+		{ "tcp_established", KD_CT_TCP_ESTABLISHED }, { "tcp_fin_wait", KD_CT_TCP_FIN_WAIT },
+		{ "tcp_close_wait", KD_CT_TCP_CLOSE_WAIT }, { "tcp_last_ack", KD_CT_TCP_LAST_ACK },
+		{ "tcp_time_wait", KD_CT_TCP_TIME_WAIT }, { "tcp_close", KD_CT_TCP_CLOSE },
 		{ "udp", -1 }, { "udp_stream", -2 }, { "icmp", -3 }, { "generic", -4 },
 	};
 	static const char *const tkeys[] = { "tcp_syn_sent", "tcp_syn_recv", "tcp_established",
@@ -709,7 +709,7 @@ load_conntrack(struct ctx *c, const config_setting_t *root, struct kd_config *cf
 		if (GET_UINT(c, t, tmo[i].key, 1, 30 * 86400, *dst, *dst) < 0)
 			return -1;
 	}
-	o->tcp[KD_TCP_SYN_SENT2] = o->tcp[KD_TCP_SYN_SENT];
+	o->tcp[KD_CT_TCP_SYN_SENT2] = o->tcp[KD_CT_TCP_SYN_SENT];
 	o->other_replied = o->other_unreplied;
 	return 0;
 }

@@ -207,7 +207,7 @@ dispatch(struct kd_grpc_server *s, struct call *c)
 			grpc_call_start_batch(c->call, ops, 2, c, NULL);
 		}
 	} else {
-		struct kd_api_err e = { .code = KD_OK, .msg = "" };
+		struct kd_err e = { .code = KD_OK, .msg = "" };
 		uint8_t *out = NULL;
 		size_t out_len = 0;
 		enum kd_status st;

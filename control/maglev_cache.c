@@ -20,16 +20,16 @@ struct entry {
 	uint16_t t[];	/* m entries */
 };
 
-struct kd_mcache {
+struct kd_maglev_cache {
 	struct entry **bucket;
 	uint32_t n_buckets;	/* a power of two */
 	uint32_t n;
 };
 
-struct kd_mcache *
-kd_mcache_create(void)
+struct kd_maglev_cache *
+kd_maglev_cache_create(void)
 {
-	struct kd_mcache *c = calloc(1, sizeof(*c));
+	struct kd_maglev_cache *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return NULL;
@@ -50,7 +50,7 @@ entry_free(struct entry *e)
 }
 
 void
-kd_mcache_free(struct kd_mcache *c)
+kd_maglev_cache_free(struct kd_maglev_cache *c)
 {
 	uint32_t i;
 
@@ -77,7 +77,7 @@ digest(uint32_t m, const uint64_t *keys, uint32_t n)
 
 /* Twice as many buckets once entries outnumber them; a failed grow is harmless. */
 static void
-grow(struct kd_mcache *c)
+grow(struct kd_maglev_cache *c)
 {
 	uint32_t nb = c->n_buckets * 2, i;
 	struct entry **b = calloc(nb, sizeof(*b));
@@ -98,7 +98,7 @@ grow(struct kd_mcache *c)
 }
 
 const uint16_t *
-kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys, uint32_t n)
+kd_maglev_cache_get(struct kd_maglev_cache *c, uint32_t m, const uint64_t *keys, uint32_t n)
 {
 	uint64_t d = digest(m, keys, n);
 	struct entry **head = &c->bucket[d & (c->n_buckets - 1)], *e;
@@ -140,7 +140,7 @@ kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys, uint32_t n)
 }
 
 void
-kd_mcache_put(struct kd_mcache *c, const uint16_t *t)
+kd_maglev_cache_put(struct kd_maglev_cache *c, const uint16_t *t)
 {
 	struct entry *e = (struct entry *)(uintptr_t)((const char *)t - offsetof(struct entry, t));
 	struct entry **p;
@@ -155,7 +155,7 @@ kd_mcache_put(struct kd_mcache *c, const uint16_t *t)
 }
 
 uint32_t
-kd_mcache_count(const struct kd_mcache *c)
+kd_maglev_cache_count(const struct kd_maglev_cache *c)
 {
 	return c->n;
 }

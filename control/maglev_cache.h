@@ -16,23 +16,23 @@
 
 #include <stdint.h>
 
-struct kd_mcache;
+struct kd_maglev_cache;
 
-struct kd_mcache *kd_mcache_create(void);
-void kd_mcache_free(struct kd_mcache *c);
+struct kd_maglev_cache *kd_maglev_cache_create(void);
+void kd_maglev_cache_free(struct kd_maglev_cache *c);
 
 /**
  * The table of size m over keys[0..n) (sorted ascending, n >= 1): m entries,
  * each an index into keys, with a reference taken. Built on first use.
  * NULL when out of memory.
  */
-const uint16_t *kd_mcache_get(struct kd_mcache *c, uint32_t m, const uint64_t *keys,
+const uint16_t *kd_maglev_cache_get(struct kd_maglev_cache *c, uint32_t m, const uint64_t *keys,
 			      uint32_t n);
 
-/** Drop a reference kd_mcache_get() took; the last one frees the table. */
-void kd_mcache_put(struct kd_mcache *c, const uint16_t *t);
+/** Drop a reference kd_maglev_cache_get() took; the last one frees the table. */
+void kd_maglev_cache_put(struct kd_maglev_cache *c, const uint16_t *t);
 
 /** Tables held, for tests. */
-uint32_t kd_mcache_count(const struct kd_mcache *c);
+uint32_t kd_maglev_cache_count(const struct kd_maglev_cache *c);
 
 #endif

@@ -8,6 +8,7 @@
 #include <rte_lpm.h>
 
 #include "control/config.h"
+#include "control/store.h"
 #include "control/translate.h"
 #include "dataplane/arp.h"
 #include "drivers/port.h"
@@ -48,7 +49,7 @@ find_slot(const struct kd_translate *tr, const char *name)
 }
 
 static int
-ports(struct kd_translate *tr, struct kd_tables *t, struct kd_api_err *e)
+ports(struct kd_translate *tr, struct kd_tables *t, struct kd_err *e)
 {
 	const struct kd_config *cfg = tr->cfg;
 	unsigned int i;
@@ -68,7 +69,7 @@ ports(struct kd_translate *tr, struct kd_tables *t, struct kd_api_err *e)
 							   cfg->gateway_ip);
 		}
 		if (ret < 0) {
-			kd_api_fail(e, KD_INTERNAL, "port \"%s\": %s", p->name, strerror(-ret));
+			kd_err_set(e, KD_INTERNAL, "port \"%s\": %s", p->name, strerror(-ret));
 			return -1;
 		}
 	}
@@ -77,7 +78,7 @@ ports(struct kd_translate *tr, struct kd_tables *t, struct kd_api_err *e)
 
 static int
 vpcs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
-     struct kd_api_err *e)
+     struct kd_err *e)
 {
 	const struct kd_store_kind *sk = &s->kind[KD_KIND_VPC];
 	unsigned int i;
@@ -96,7 +97,7 @@ vpcs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 		int slot = vpc_slot(tr, v->name);
 
 		if (slot < 0) {
-			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "%s: all %d VPC slots are used",
+			kd_err_set(e, KD_RESOURCE_EXHAUSTED, "%s: all %d VPC slots are used",
 				    v->name, KD_MAX_VPCS);
 			return -1;
 		}
@@ -105,7 +106,7 @@ vpcs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 				    KD_DEFAULT_GW_MAC, &gw_mac);
 		ret = kd_tables_add_vpc(t, (uint16_t)slot, v->name, v->spec->vni, gw_ip, &gw_mac);
 		if (ret < 0) {
-			kd_api_fail(e, errno_status(-ret), "%s: %s", v->name, strerror(-ret));
+			kd_err_set(e, errno_status(-ret), "%s: %s", v->name, strerror(-ret));
 			return -1;
 		}
 	}
@@ -126,7 +127,7 @@ port_by_pci(const struct kd_translate *tr, const char *pci)
 
 static int
 netdevs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
-	struct kd_api_err *e)
+	struct kd_err *e)
 {
 	const struct kd_store_kind *sk = &s->kind[KD_KIND_NETDEV];
 	size_t j;
@@ -140,7 +141,7 @@ netdevs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 		rte_be32_t ip = 0;
 
 		if (port < 0 || slot < 0) {
-			kd_api_fail(e, KD_FAILED_PRECONDITION, "%s: %s", n->name,
+			kd_err_set(e, KD_FAILED_PRECONDITION, "%s: %s", n->name,
 				    port < 0 ? "no such vNIC port" : "no such VPC");
 			return -1;
 		}
@@ -150,7 +151,7 @@ netdevs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 		ret = kd_tables_add_vnic(t, (uint16_t)port, (uint16_t)slot, ip, &mac,
 					 n->spec->pci_address, n->spec->pod);
 		if (ret < 0) {
-			kd_api_fail(e, errno_status(-ret), "%s: %s", n->name, strerror(-ret));
+			kd_err_set(e, errno_status(-ret), "%s: %s", n->name, strerror(-ret));
 			return -1;
 		}
 	}
@@ -159,7 +160,7 @@ netdevs(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 
 static int
 nodes(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
-      struct kd_api_err *e)
+      struct kd_err *e)
 {
 	const struct kd_store_kind *sk = &s->kind[KD_KIND_NODE];
 	size_t j, c;
@@ -176,17 +177,17 @@ nodes(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 			continue;	/* our own node, or one with nothing to route */
 		slot = find_slot(tr, n->spec->vpc);
 		if (slot < 0) {
-			kd_api_fail(e, KD_FAILED_PRECONDITION, "%s: no such VPC", n->name);
+			kd_err_set(e, KD_FAILED_PRECONDITION, "%s: no such VPC", n->name);
 			return -1;
 		}
 		if (t->uplink_port == RTE_MAX_ETHPORTS) {
-			kd_api_fail(e, KD_FAILED_PRECONDITION,
+			kd_err_set(e, KD_FAILED_PRECONDITION,
 				    "%s: no uplink port to reach remote nodes over", n->name);
 			return -1;
 		}
 		neigh = kd_arp_neigh_slot(kd_config_nexthop(tr->cfg, vtep));
 		if (neigh < 0) {
-			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "%s: neighbour table full", n->name);
+			kd_err_set(e, KD_RESOURCE_EXHAUSTED, "%s: neighbour table full", n->name);
 			return -1;
 		}
 		mac = t->vpc[slot].gw_mac;
@@ -194,7 +195,7 @@ nodes(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 			kd_config_parse_mac(n->spec->mac, &mac);
 		idx = kd_tables_add_rnode(t, n->name, vtep, &mac, (uint16_t)neigh);
 		if (idx < 0) {
-			kd_api_fail(e, errno_status(-idx), "%s: %s", n->name, strerror(-idx));
+			kd_err_set(e, errno_status(-idx), "%s: %s", n->name, strerror(-idx));
 			return -1;
 		}
 		for (c = 0; c < n->spec->n_pod_cidrs; c++) {
@@ -205,7 +206,7 @@ nodes(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 			kd_config_parse_cidr(n->spec->pod_cidrs[c], &pfx, &plen, true);
 			if (rte_lpm_is_rule_present(t->vpc[slot].lpm, rte_be_to_cpu_32(pfx), plen,
 						    &nh) == 1) {
-				kd_api_fail(e, KD_FAILED_PRECONDITION,
+				kd_err_set(e, KD_FAILED_PRECONDITION,
 					    "%s: pod CIDR %s is already routed to %s", n->name,
 					    n->spec->pod_cidrs[c],
 					    (nh & KD_NH_REMOTE) ? t->rnode[nh & KD_NH_INDEX_MASK].name :
@@ -215,7 +216,7 @@ nodes(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 			ret = kd_tables_add_route(t, (uint16_t)slot, pfx, plen,
 						  KD_NH_REMOTE | (uint32_t)idx);
 			if (ret < 0) {
-				kd_api_fail(e, errno_status(-ret), "%s: pod CIDR %s: %s", n->name,
+				kd_err_set(e, errno_status(-ret), "%s: pod CIDR %s: %s", n->name,
 					    n->spec->pod_cidrs[c], strerror(-ret));
 				return -1;
 			}
@@ -226,7 +227,7 @@ nodes(struct kd_translate *tr, struct kd_tables *t, const struct kd_store *s,
 
 /* Service clients and masqueraded pods on the underlay. */
 static int
-underlay(struct kd_translate *tr, struct kd_tables *t, struct kd_api_err *e)
+underlay(struct kd_translate *tr, struct kd_tables *t, struct kd_err *e)
 {
 	const struct kd_config *cfg = tr->cfg;
 	struct kd_cidr cl[KD_MAX_CLUSTER_CIDRS];
@@ -241,7 +242,7 @@ underlay(struct kd_translate *tr, struct kd_tables *t, struct kd_api_err *e)
 	if (cfg->gateway_ip != 0) {
 		ret = kd_arp_neigh_slot(cfg->gateway_ip);
 		if (ret < 0) {
-			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "gateway: neighbour table full");
+			kd_err_set(e, KD_RESOURCE_EXHAUSTED, "gateway: neighbour table full");
 			return -1;
 		}
 		gw = (uint16_t)ret;
@@ -255,21 +256,21 @@ underlay(struct kd_translate *tr, struct kd_tables *t, struct kd_api_err *e)
 	ret = kd_tables_set_underlay(t, find_slot(tr, name), gw, cl, cfg->n_cluster_cidrs,
 				     cfg->masq_lo, cfg->masquerade ? cfg->masq_hi : 0);
 	if (ret < 0) {
-		kd_api_fail(e, KD_INTERNAL, "underlay: %s", strerror(-ret));
+		kd_err_set(e, KD_INTERNAL, "underlay: %s", strerror(-ret));
 		return -1;
 	}
 	return 0;
 }
 
 struct kd_tables *
-kd_translate_build(struct kd_translate *tr, const struct kd_store *s, struct kd_api_err *e)
+kd_translate_build(struct kd_translate *tr, const struct kd_store *s, struct kd_err *e)
 {
 	const struct kd_config *cfg = tr->cfg;
 	struct kd_tables *t;
 
 	t = kd_tables_new(cfg->max_routes, cfg->max_rnodes);
 	if (t == NULL) {
-		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "cannot allocate tables: %s",
+		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "cannot allocate tables: %s",
 			    rte_strerror(rte_errno));
 		return NULL;
 	}
@@ -279,123 +280,4 @@ kd_translate_build(struct kd_translate *tr, const struct kd_store *s, struct kd_
 		return NULL;
 	}
 	return t;
-}
-
-/* Objects are built as messages, packed and unpacked, so the store owns them like any other. */
-static enum kd_status
-create_packed(struct kd_api *api, enum kd_kind_id id, const ProtobufCMessage *m,
-	      struct kd_api_err *e)
-{
-	uint8_t buf[8192];
-	size_t n = protobuf_c_message_get_packed_size(m);
-	ProtobufCMessage *obj;
-
-	if (n > sizeof(buf))
-		return kd_api_fail(e, KD_INTERNAL, "object too large");
-	protobuf_c_message_pack(m, buf);
-	obj = protobuf_c_message_unpack(m->descriptor, NULL, n, buf);
-	if (obj == NULL)
-		return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "out of memory");
-	return kd_api_create(api, &kd_kinds[id], obj, e);
-}
-
-enum kd_status
-kd_translate_load_config(struct kd_api *api, const struct kd_config *cfg, struct kd_api_err *e)
-{
-	char vpcname[KD_CFG_MAX_VPCS][80];
-	unsigned int i, j;
-	enum kd_status st;
-
-	for (i = 0; i < cfg->n_vpcs; i++) {
-		const struct kd_cfg_vpc *c = &cfg->vpcs[i];
-		PB(Vpc) o = PB_C(VPC__INIT);
-		PB(VpcSpec) s = PB_C(VPC_SPEC__INIT);
-		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
-		char gw[16], mac[RTE_ETHER_ADDR_FMT_SIZE];
-
-		kd_config_format_ipv4(c->gw_ip, gw, sizeof(gw));
-		kd_config_format_mac(&c->gw_mac, mac, sizeof(mac));
-		m.name = (char *)(uintptr_t)c->name;
-		s.vni = c->vni;
-		s.gateway_ip = gw;
-		s.gateway_mac = mac;
-		o.metadata = &m;
-		o.spec = &s;
-		snprintf(vpcname[i], sizeof(vpcname[i]), "vpcs/%s", c->name);
-		st = create_packed(api, KD_KIND_VPC, &o.base, e);
-		if (st != KD_OK)
-			return st;
-	}
-	for (i = 0; i < cfg->n_vnics; i++) {
-		const struct kd_cfg_vnic *c = &cfg->vnics[i];
-		PB(Netdev) o = PB_C(NETDEV__INIT);
-		PB(NetdevSpec) s = PB_C(NETDEV_SPEC__INIT);
-		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
-		char ip[16], mac[RTE_ETHER_ADDR_FMT_SIZE], pod[160] = "", *ips[1] = { ip };
-		const char *slash = strchr(c->pod, '/');
-
-		kd_config_format_ipv4(c->ip, ip, sizeof(ip));
-		kd_config_format_mac(&c->mac, mac, sizeof(mac));
-		if (slash != NULL)
-			snprintf(pod, sizeof(pod), "namespaces/%.*s/pods/%s",
-				 (int)(slash - c->pod), c->pod, slash + 1);
-		else if (c->pod[0] != '\0')
-			snprintf(pod, sizeof(pod), "namespaces/default/pods/%s", c->pod);
-		m.name = (char *)(uintptr_t)cfg->ports[c->port].name;
-		s.pci_address = (char *)(uintptr_t)c->pci;
-		s.vpc = vpcname[c->vpc];
-		s.mac = mac;
-		s.n_ips = c->ip != 0 ? 1 : 0;
-		s.ips = ips;
-		s.pod = pod;
-		o.metadata = &m;
-		o.spec = &s;
-		st = create_packed(api, KD_KIND_NETDEV, &o.base, e);
-		if (st != KD_OK)
-			return st;
-	}
-	for (i = 0; i < cfg->n_rnodes; i++) {
-		const struct kd_cfg_rnode *c = &cfg->rnodes[i];
-		PB(Node) o = PB_C(NODE__INIT);
-		PB(NodeSpec) s = PB_C(NODE_SPEC__INIT);
-		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
-		char vtep[16], mac[RTE_ETHER_ADDR_FMT_SIZE], cidr[KD_CFG_MAX_CIDRS][24];
-		char *cidrs[KD_CFG_MAX_CIDRS];
-
-		kd_config_format_ipv4(c->vtep_ip, vtep, sizeof(vtep));
-		kd_config_format_mac(&c->inner_mac, mac, sizeof(mac));
-		for (j = 0; j < c->n_cidrs; j++) {
-			kd_config_format_ipv4(c->cidrs[j].prefix, cidr[j], sizeof(cidr[j]));
-			snprintf(cidr[j] + strlen(cidr[j]), sizeof(cidr[j]) - strlen(cidr[j]),
-				 "/%u", c->cidrs[j].plen);
-			cidrs[j] = cidr[j];
-		}
-		m.name = (char *)(uintptr_t)c->name;
-		s.vtep_ip = vtep;
-		s.vpc = vpcname[c->vpc];
-		s.mac = mac;
-		s.n_pod_cidrs = c->n_cidrs;
-		s.pod_cidrs = cidrs;
-		o.metadata = &m;
-		o.spec = &s;
-		st = create_packed(api, KD_KIND_NODE, &o.base, e);
-		if (st != KD_OK)
-			return st;
-	}
-	if (cfg->vtep_ip != 0) {
-		PB(Node) o = PB_C(NODE__INIT);
-		PB(NodeSpec) s = PB_C(NODE_SPEC__INIT);
-		PB(ObjectMeta) m = PB_C(OBJECT_META__INIT);
-		char vtep[16];
-
-		kd_config_format_ipv4(cfg->vtep_ip, vtep, sizeof(vtep));
-		m.name = (char *)(uintptr_t)cfg->node_name;
-		s.vtep_ip = vtep;
-		o.metadata = &m;
-		o.spec = &s;
-		st = create_packed(api, KD_KIND_NODE, &o.base, e);
-		if (st != KD_OK)
-			return st;
-	}
-	return KD_OK;
 }

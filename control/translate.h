@@ -10,10 +10,11 @@
  * Control thread only.
  */
 
-#include "control/api.h"
+#include "control/err.h"
 #include "dataplane/tables.h"
 
 struct kd_config;
+struct kd_store;
 
 struct kd_translate {
 	const struct kd_config *cfg;
@@ -23,10 +24,6 @@ struct kd_translate {
 
 /** A new generation, or NULL with e set; nothing is published. */
 struct kd_tables *kd_translate_build(struct kd_translate *tr, const struct kd_store *s,
-				     struct kd_api_err *e);
-
-/** Static provisioning: the configuration's VPCs, nodes and vNICs as API objects. */
-enum kd_status kd_translate_load_config(struct kd_api *api, const struct kd_config *cfg,
-					struct kd_api_err *e);
+				     struct kd_err *e);
 
 #endif

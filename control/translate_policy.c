@@ -26,9 +26,9 @@
 #include <rte_acl.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
-#include <rte_rcu_qsbr.h>
 
 #include "control/config.h"
+#include "control/store.h"
 #include "control/translate_policy.h"
 #include "dataplane/tables.h"
 
@@ -60,7 +60,7 @@ struct acl_entry {
 	struct rte_acl_ctx *ctx;
 };
 
-struct kd_polc {
+struct kd_translate_policy {
 	const struct kd_config *cfg;
 	const uint16_t *port_ids;
 	struct acl_entry *cache;
@@ -88,10 +88,10 @@ static const struct rte_acl_field_def acl_fields[4] = {
 	  .input_index = 2, .offset = offsetof(struct kd_acl_key, dport) },
 };
 
-struct kd_polc *
-kd_polc_create(const struct kd_config *cfg, const uint16_t *port_ids)
+struct kd_translate_policy *
+kd_translate_policy_create(const struct kd_config *cfg, const uint16_t *port_ids)
 {
-	struct kd_polc *pc = calloc(1, sizeof(*pc));
+	struct kd_translate_policy *pc = calloc(1, sizeof(*pc));
 
 	if (pc != NULL) {
 		pc->cfg = cfg;
@@ -101,7 +101,7 @@ kd_polc_create(const struct kd_config *cfg, const uint16_t *port_ids)
 }
 
 static void
-entry_put(struct kd_polc *pc, struct acl_entry *e)
+entry_put(struct kd_translate_policy *pc, struct acl_entry *e)
 {
 	struct acl_entry **pp;
 
@@ -118,7 +118,7 @@ entry_put(struct kd_polc *pc, struct acl_entry *e)
 }
 
 void
-kd_polc_discard(struct kd_polc *pc, struct kd_policy *p)
+kd_translate_policy_discard(struct kd_translate_policy *pc, struct kd_policy *p)
 {
 	struct priv *pv;
 	unsigned int i, d;
@@ -153,30 +153,18 @@ isolates(struct kd_policy *p, int port, unsigned int dir, uint32_t id)
 }
 
 void
-kd_polc_free(struct kd_polc *pc)
+kd_translate_policy_free(struct kd_translate_policy *pc)
 {
 	if (pc == NULL)
 		return;
-	kd_polc_discard(pc, __atomic_exchange_n(&kd_policy_live, NULL, __ATOMIC_ACQ_REL));
 	free(pc->ids);
 	free(pc);
 }
 
 uint64_t
-kd_polc_acl_builds(const struct kd_polc *pc)
+kd_translate_policy_acl_builds(const struct kd_translate_policy *pc)
 {
 	return pc->acl_builds;
-}
-
-void
-kd_polc_publish(struct kd_polc *pc, struct kd_policy *p)
-{
-	struct kd_policy *old = __atomic_exchange_n(&kd_policy_live, p, __ATOMIC_ACQ_REL);
-
-	if (old == NULL)
-		return;
-	rte_rcu_qsbr_synchronize(kd_tables_qsbr(), RTE_QSBR_THRID_INVALID);
-	kd_polc_discard(pc, old);
 }
 
 /* ---------------------------------------------------------------- labels */
@@ -283,7 +271,7 @@ ns_labels(const struct pod *p, size_t *n)
 }
 
 static int
-local_port(const struct kd_polc *pc, const char *pci)
+local_port(const struct kd_translate_policy *pc, const char *pci)
 {
 	unsigned int i;
 
@@ -295,7 +283,7 @@ local_port(const struct kd_polc *pc, const char *pci)
 
 /* Every known pod, with the addresses of the netdevs that serve local ones. */
 static int
-gather(const struct kd_polc *pc, struct world *w)
+gather(const struct kd_translate_policy *pc, struct world *w)
 {
 	const struct kd_store_kind *pods = &w->s->kind[KD_KIND_POD];
 	const struct kd_store_kind *nds = &w->s->kind[KD_KIND_NETDEV];
@@ -586,7 +574,7 @@ emit(struct rules *out, const struct world *w, const char *policy_ns, uint32_t i
 
 /* Stable policy ids: a policy keeps its id while it exists. *fresh: newly given. */
 static uint32_t
-policy_id(struct kd_polc *pc, const char *name, uint8_t *seen, bool *fresh)
+policy_id(struct kd_translate_policy *pc, const char *name, uint8_t *seen, bool *fresh)
 {
 	uint32_t i, free_id = 0;
 
@@ -632,8 +620,8 @@ has_type(const PB(NetworkPolicySpec) *s, const char *type)
 /* ---------------------------------------------------------------- ACL */
 
 static struct acl_entry *
-acl_get(struct kd_polc *pc, uint16_t port, uint8_t dir, const struct rules *r,
-	struct kd_api_err *e)
+acl_get(struct kd_translate_policy *pc, uint16_t port, uint8_t dir, const struct rules *r,
+	struct kd_err *e)
 {
 	struct rte_acl_param ap = {
 		.socket_id = (int)rte_socket_id(),
@@ -697,10 +685,10 @@ acl_get(struct kd_polc *pc, uint16_t port, uint8_t dir, const struct rules *r,
 	pc->cache = a;
 	return a;
 fail:
-	kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "policy of port %u: rte_acl: %s", port, strerror(-ret));
+	kd_err_set(e, KD_RESOURCE_EXHAUSTED, "policy of port %u: rte_acl: %s", port, strerror(-ret));
 	goto out;
 nomem:
-	kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "policy of port %u: out of memory", port);
+	kd_err_set(e, KD_RESOURCE_EXHAUSTED, "policy of port %u: out of memory", port);
 out:
 	if (a != NULL) {
 		rte_acl_free(a->ctx);
@@ -721,7 +709,7 @@ rule_cmp(const void *a, const void *b)
 /* ---------------------------------------------------------------- build */
 
 struct kd_policy *
-kd_polc_build(struct kd_polc *pc, const struct kd_store *s, struct kd_api_err *e)
+kd_translate_policy_build(struct kd_translate_policy *pc, const struct kd_store *s, struct kd_err *e)
 {
 	const struct kd_store_kind *nps = &s->kind[KD_KIND_NETWORKPOLICY];
 	struct world w = { .s = s };
@@ -738,7 +726,7 @@ kd_polc_build(struct kd_polc *pc, const struct kd_store *s, struct kd_api_err *e
 		free(p);
 		free(pv);
 		p = NULL;
-		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "policy: out of memory");
+		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "policy: out of memory");
 		goto out;
 	}
 	p->priv = pv;
@@ -761,7 +749,7 @@ kd_polc_build(struct kd_polc *pc, const struct kd_store *s, struct kd_api_err *e
 			v[p->n_fresh++] = ids[i];
 		}
 		if (ids[i] == 0) {
-			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "policy: more than %d policies",
+			kd_err_set(e, KD_RESOURCE_EXHAUSTED, "policy: more than %d policies",
 				    MAX_POLICIES);
 			goto fail;
 		}
@@ -836,9 +824,9 @@ kd_polc_build(struct kd_polc *pc, const struct kd_store *s, struct kd_api_err *e
 	p->gen = ++pc->gen;
 	goto out;
 nomem:
-	kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "policy: out of memory");
+	kd_err_set(e, KD_RESOURCE_EXHAUSTED, "policy: out of memory");
 fail:
-	kd_polc_discard(pc, p);
+	kd_translate_policy_discard(pc, p);
 	p = NULL;
 out:
 	for (port = 0; port < RTE_MAX_ETHPORTS; port++)

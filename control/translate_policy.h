@@ -18,24 +18,23 @@
 
 #include <stdint.h>
 
-#include "control/api.h"
+#include "control/err.h"
 #include "dataplane/policy.h"
 
 struct kd_config;
-struct kd_polc;
+struct kd_store;
+struct kd_translate_policy;
 
-struct kd_polc *kd_polc_create(const struct kd_config *cfg, const uint16_t *port_ids);
-void kd_polc_free(struct kd_polc *pc);
+struct kd_translate_policy *kd_translate_policy_create(const struct kd_config *cfg, const uint16_t *port_ids);
+void kd_translate_policy_free(struct kd_translate_policy *pc);
 
 /** Compile the store's policies; NULL with e set. Nothing is published. */
-struct kd_policy *kd_polc_build(struct kd_polc *pc, const struct kd_store *s,
-				struct kd_api_err *e);
-/** Publish p: pointer swap, one RCU grace period, release of the previous one. */
-void kd_polc_publish(struct kd_polc *pc, struct kd_policy *p);
+struct kd_policy *kd_translate_policy_build(struct kd_translate_policy *pc, const struct kd_store *s,
+				struct kd_err *e);
 /** Release a built policy that will not be published. */
-void kd_polc_discard(struct kd_polc *pc, struct kd_policy *p);
+void kd_translate_policy_discard(struct kd_translate_policy *pc, struct kd_policy *p);
 
 /** rte_acl contexts built so far; a measure of how much a change recompiled. */
-uint64_t kd_polc_acl_builds(const struct kd_polc *pc);
+uint64_t kd_translate_policy_acl_builds(const struct kd_translate_policy *pc);
 
 #endif

@@ -13,6 +13,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "control/config.h"
+#include "control/store.h"
 #include "control/maglev_cache.h"
 #include "control/translate_service.h"
 #include "dataplane/conntrack.h"
@@ -24,10 +25,10 @@
 
 struct unit;
 
-struct kd_svcc {
+struct kd_translate_service {
 	const struct kd_config *cfg;
 	struct kd_ct *ct;
-	struct kd_mcache *mc;		/* Maglev tables of the live and the new build */
+	struct kd_maglev_cache *mc;		/* Maglev tables of the live and the new build */
 	struct unit **units;		/* the last build's Services, by serial */
 	size_t n_units;
 	uint64_t gen;
@@ -73,16 +74,16 @@ struct lbset {
 	size_t n;
 };
 
-struct kd_svcc *
-kd_svcc_create(const struct kd_config *cfg, struct kd_ct *ct)
+struct kd_translate_service *
+kd_translate_service_create(const struct kd_config *cfg, struct kd_ct *ct)
 {
-	struct kd_svcc *sc = calloc(1, sizeof(*sc));
+	struct kd_translate_service *sc = calloc(1, sizeof(*sc));
 
 	if (sc == NULL)
 		return NULL;
 	sc->cfg = cfg;
 	sc->ct = ct;
-	sc->mc = kd_mcache_create();
+	sc->mc = kd_maglev_cache_create();
 	if (sc->mc == NULL) {
 		free(sc);
 		return NULL;
@@ -132,7 +133,7 @@ udp_endpoint_left(const struct kd_lb *old, const struct kd_lb *lb)
  * key the endpoint.
  */
 static void
-flush_stale_udp(struct kd_svcc *sc, const struct kd_lb *old, const struct kd_lb *lb)
+flush_stale_udp(struct kd_translate_service *sc, const struct kd_lb *old, const struct kd_lb *lb)
 {
 	struct kd_ct *ct = sc->ct;
 	uint32_t i;
@@ -159,10 +160,10 @@ flush_stale_udp(struct kd_svcc *sc, const struct kd_lb *old, const struct kd_lb 
 	}
 }
 
-static void unit_put(struct kd_svcc *sc, struct unit *u);
+static void unit_put(struct kd_translate_service *sc, struct unit *u);
 
 void
-kd_svcc_free(struct kd_svcc *sc)
+kd_translate_service_free(struct kd_translate_service *sc)
 {
 	size_t i;
 
@@ -171,7 +172,7 @@ kd_svcc_free(struct kd_svcc *sc)
 	for (i = 0; i < sc->n_units; i++)
 		unit_put(sc, sc->units[i]);
 	free(sc->units);
-	kd_mcache_free(sc->mc);
+	kd_maglev_cache_free(sc->mc);
 	free(sc);
 }
 
@@ -209,12 +210,12 @@ keep(struct build *b, void *p)
 
 /* Record a table reference the build took; on failure the reference is dropped. */
 static int
-hold(struct kd_svcc *sc, struct build *b, const uint16_t *t)
+hold(struct kd_translate_service *sc, struct build *b, const uint16_t *t)
 {
 	const uint16_t **nt = room(b->tab, &b->cap_tab, b->n_tab, sizeof(*nt));
 
 	if (nt == NULL) {
-		kd_mcache_put(sc->mc, t);
+		kd_maglev_cache_put(sc->mc, t);
 		return -ENOMEM;
 	}
 	b->tab = nt;
@@ -223,7 +224,7 @@ hold(struct kd_svcc *sc, struct build *b, const uint16_t *t)
 }
 
 static void
-unit_put(struct kd_svcc *sc, struct unit *u)
+unit_put(struct kd_translate_service *sc, struct unit *u)
 {
 	size_t i;
 
@@ -233,7 +234,7 @@ unit_put(struct kd_svcc *sc, struct unit *u)
 		free(u->b.ptr[i]);
 	free(u->b.ptr);
 	for (i = 0; i < u->b.n_tab; i++)
-		kd_mcache_put(sc->mc, u->b.tab[i]);
+		kd_maglev_cache_put(sc->mc, u->b.tab[i]);
 	free(u->b.tab);
 	free(u->b.fe);
 	free(u->slices);
@@ -241,7 +242,7 @@ unit_put(struct kd_svcc *sc, struct unit *u)
 }
 
 void
-kd_svcc_discard(struct kd_svcc *sc, struct kd_lb *lb)
+kd_translate_service_discard(struct kd_translate_service *sc, struct kd_lb *lb)
 {
 	struct lbset *set;
 	size_t i;
@@ -262,19 +263,16 @@ kd_svcc_discard(struct kd_svcc *sc, struct kd_lb *lb)
 }
 
 void
-kd_svcc_publish(struct kd_svcc *sc, struct kd_lb *lb)
+kd_translate_service_retire(struct kd_translate_service *sc, struct kd_lb *old,
+			    const struct kd_lb *cur)
 {
-	struct kd_lb *old = __atomic_exchange_n(&kd_lb_live, lb, __ATOMIC_ACQ_REL);
-
-	if (old == NULL)
-		return;
-	rte_rcu_qsbr_synchronize(kd_tables_qsbr(), RTE_QSBR_THRID_INVALID);
 	/*
 	 * After the grace period: no worker still picks from the old tables, so
 	 * every connection they gave a departed endpoint is in the table by now.
 	 */
-	flush_stale_udp(sc, old, lb);
-	kd_svcc_discard(sc, old);
+	if (cur != NULL)
+		flush_stale_udp(sc, old, cur);
+	kd_translate_service_discard(sc, old);
 }
 
 static uint8_t
@@ -518,8 +516,8 @@ cmp_keyed(const void *a, const void *b)
  * neither fills nor copies the table of an endpoint set it already has.
  */
 static int
-pool(struct kd_svcc *sc, struct build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be,
-     size_t n, bool local, enum kd_lb_side side, uint32_t m, struct kd_api_err *e,
+pool(struct kd_translate_service *sc, struct build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be,
+     size_t n, bool local, enum kd_lb_side side, uint32_t m, struct kd_err *e,
      const char *what)
 {
 	uint8_t used = (uint8_t)(KD_LB_EP_USED << side);
@@ -548,7 +546,7 @@ pool(struct kd_svcc *sc, struct build *b, struct kd_lb_pool *pl, struct kd_lb_ba
 	if (k >= m) {
 		free(kv);
 		free(keys);
-		kd_api_fail(e, KD_FAILED_PRECONDITION,
+		kd_err_set(e, KD_FAILED_PRECONDITION,
 			    "%s: %u endpoints do not fit services.maglev_table_size %u", what, k, m);
 		return -EINVAL;
 	}
@@ -558,7 +556,7 @@ pool(struct kd_svcc *sc, struct build *b, struct kd_lb_pool *pl, struct kd_lb_ba
 	pbe = keep(b, malloc(k * sizeof(*pbe)));
 	if (pbe == NULL)
 		goto nomem;
-	t = kd_mcache_get(sc->mc, m, keys, k);
+	t = kd_maglev_cache_get(sc->mc, m, keys, k);
 	if (t == NULL || hold(sc, b, t) != 0)
 		goto nomem;
 	for (i = 0; i < k; i++)
@@ -571,7 +569,7 @@ nomem:
 	free(kv);
 	free(keys);
 	if (ret != 0)
-		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "%s: out of memory", what);
+		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "%s: out of memory", what);
 	return ret;
 }
 
@@ -701,8 +699,8 @@ disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
 }
 
 static int
-add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
-	    size_t n_slices, const PB(Service) *svc, struct eps *eps, struct kd_api_err *e)
+add_service(struct kd_translate_service *sc, struct build *b, const struct slice_ref *slices,
+	    size_t n_slices, const PB(Service) *svc, struct eps *eps, struct kd_err *e)
 {
 	const PB(ServiceSpec) *sp = svc->spec;
 	bool affinity = sp->session_affinity == PB_C(SESSION_AFFINITY__SESSION_AFFINITY_CLIENT_IP);
@@ -723,7 +721,7 @@ add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
 		const PB(ServicePort) *p = sp->ports[i];
 
 		if (gather(eps, slices, n_slices, svc, p, cfg->node_name) != 0)
-			return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		nv = vips(svc, p, cfg->vtep_ip, v, RTE_DIM(v));
 		for (j = 0; j < nv; j++) {
 			struct kd_lb_frontend *fe = new_fe(b);
@@ -732,7 +730,7 @@ add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
 			char ip[16];
 
 			if (fe == NULL)
-				return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+				return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 			fe->key.ip = v[j].ip;
 			fe->key.port = v[j].port != 0 ? v[j].port : rte_cpu_to_be_16((uint16_t)p->port);
 			fe->key.proto = proto_num(p->protocol);
@@ -747,7 +745,7 @@ add_service(struct kd_svcc *sc, struct build *b, const struct slice_ref *slices,
 				 proto_name(fe->key.proto));
 			be = keep(b, malloc((eps->n ? eps->n : 1) * sizeof(*be)));
 			if (be == NULL || ranges(b, fe, sp) != 0)
-				return kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "%s: out of memory", what);
+				return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "%s: out of memory", what);
 			if (eps->n != 0)
 				memcpy(be, eps->v, eps->n * sizeof(*be));
 			fe->be = be;
@@ -793,7 +791,7 @@ cmp_unit(const void *a, const void *b)
 
 /* The last build's unit of the Service with this serial, or NULL. */
 static struct unit *
-last_unit(const struct kd_svcc *sc, uint64_t serial)
+last_unit(const struct kd_translate_service *sc, uint64_t serial)
 {
 	size_t lo = 0, hi = sc->n_units;
 
@@ -812,8 +810,8 @@ last_unit(const struct kd_svcc *sc, uint64_t serial)
 
 /* svc's unit: the last build's if neither it nor its slices changed, else compiled now. */
 static struct unit *
-unit_get(struct kd_svcc *sc, const struct slice_ref *idx, size_t n_idx, const PB(Service) *svc,
-	 uint64_t serial, struct eps *eps, struct kd_api_err *e)
+unit_get(struct kd_translate_service *sc, const struct slice_ref *idx, size_t n_idx, const PB(Service) *svc,
+	 uint64_t serial, struct eps *eps, struct kd_err *e)
 {
 	size_t n, first = slices_of(idx, n_idx, svc, &n), i;
 	struct unit *u, *last;
@@ -850,13 +848,13 @@ unit_get(struct kd_svcc *sc, const struct slice_ref *idx, size_t n_idx, const PB
 		disruption(&u->b.fe[i], kd_lb_live);
 	return u;
 nomem:
-	kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+	kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 	return NULL;
 }
 
 /* This build's units become the ones the next build looks in; on no memory, the old stay. */
 static void
-remember(struct kd_svcc *sc, const struct lbset *set)
+remember(struct kd_translate_service *sc, const struct lbset *set)
 {
 	struct unit **u = malloc((set->n ? set->n : 1) * sizeof(*u));
 	size_t i;
@@ -876,7 +874,7 @@ remember(struct kd_svcc *sc, const struct lbset *set)
 }
 
 struct kd_lb *
-kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e)
+kd_translate_service_build(struct kd_translate_service *sc, const struct kd_store *s, struct kd_err *e)
 {
 	const struct kd_store_kind *k = &s->kind[KD_KIND_SERVICE];
 	struct rte_hash_parameters hp = {
@@ -900,7 +898,7 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 		free(lb);
 		free(set);
 		free(slices);
-		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		return NULL;
 	}
 	lb->priv = set;
@@ -910,7 +908,7 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 	lb->n_svc = (uint32_t)k->n;
 	lb->svc_name = calloc(k->n ? k->n : 1, sizeof(*lb->svc_name));
 	if (lb->svc_name == NULL) {
-		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		goto fail;
 	}
 	for (i = 0; i < k->n; i++) {
@@ -925,7 +923,7 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 	}
 	lb->fe = malloc((n_fe ? n_fe : 1) * sizeof(*lb->fe));
 	if (lb->fe == NULL) {
-		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		goto fail;
 	}
 	for (i = 0; i < set->n; i++)
@@ -940,7 +938,7 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 	hp.entries = RTE_MAX(lb->n_fe * 2, 64u);
 	lb->hash = rte_hash_create(&hp);
 	if (lb->hash == NULL) {
-		kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: rte_hash of %u frontends: %s",
+		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: rte_hash of %u frontends: %s",
 			    lb->n_fe, rte_strerror(rte_errno));
 		goto fail;
 	}
@@ -952,14 +950,14 @@ kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s, struct kd_api_err *e
 			char ip[16];
 
 			kd_config_format_ipv4(o->key.ip, ip, sizeof(ip));
-			kd_api_fail(e, KD_FAILED_PRECONDITION,
+			kd_err_set(e, KD_FAILED_PRECONDITION,
 				    "%s:%u/%s is claimed by both service %s and service %s", ip,
 				    rte_be_to_cpu_16(o->key.port), proto_name(o->key.proto),
 				    lb->svc_name[o->svc], lb->svc_name[lb->fe[i].svc]);
 			goto fail;
 		}
 		if (rte_hash_add_key_data(lb->hash, &lb->fe[i].key, (void *)(uintptr_t)i) != 0) {
-			kd_api_fail(e, KD_RESOURCE_EXHAUSTED, "services: rte_hash full");
+			kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: rte_hash full");
 			goto fail;
 		}
 	}
@@ -971,6 +969,6 @@ done:
 fail:
 	free(eps.v);
 	free(slices);
-	kd_svcc_discard(sc, lb);
+	kd_translate_service_discard(sc, lb);
 	return NULL;
 }

@@ -24,23 +24,28 @@
  * Control thread only.
  */
 
-#include "control/api.h"
+#include "control/err.h"
 #include "dataplane/lb.h"
 
 struct kd_config;
+struct kd_store;
 struct kd_ct;
-struct kd_svcc;
+struct kd_translate_service;
 
 /** ct, if not NULL, is the connection table stale UDP connections are flushed from. */
-struct kd_svcc *kd_svcc_create(const struct kd_config *cfg, struct kd_ct *ct);
-void kd_svcc_free(struct kd_svcc *sc);
+struct kd_translate_service *kd_translate_service_create(const struct kd_config *cfg, struct kd_ct *ct);
+void kd_translate_service_free(struct kd_translate_service *sc);
 
 /** Compile the store's Services; NULL with e set. Nothing is published. */
-struct kd_lb *kd_svcc_build(struct kd_svcc *sc, const struct kd_store *s,
-			    struct kd_api_err *e);
-/** Publish lb: pointer swap, one RCU grace period, release of the previous one. */
-void kd_svcc_publish(struct kd_svcc *sc, struct kd_lb *lb);
+struct kd_lb *kd_translate_service_build(struct kd_translate_service *sc, const struct kd_store *s,
+			    struct kd_err *e);
+/**
+ * Release old, replaced by cur (NULL at shutdown) a grace period ago, after
+ * deleting the UDP connections whose endpoint left (control/publish.c).
+ */
+void kd_translate_service_retire(struct kd_translate_service *sc, struct kd_lb *old,
+				 const struct kd_lb *cur);
 /** Release a built table set that will not be published. */
-void kd_svcc_discard(struct kd_svcc *sc, struct kd_lb *lb);
+void kd_translate_service_discard(struct kd_translate_service *sc, struct kd_lb *lb);
 
 #endif

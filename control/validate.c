@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/api.h"
 #include "control/config.h"
+#include "control/store.h"
+#include "control/validate.h"
 
 /* Bounds on lists; Kubernetes' own where it has them. */
 #define MAX_LABELS 64
@@ -30,8 +31,9 @@
 #define MAX_VALUES 256
 
 struct vctx {
-	const struct kd_api *api;
-	struct kd_api_err *e;
+	const struct kd_store *store;
+	const struct kd_config *cfg;
+	struct kd_err *e;
 	struct kd_pb_path path;
 };
 
@@ -46,7 +48,7 @@ bad(struct vctx *v, enum kd_status code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	kd_api_fail(v->e, code, "%s: %s", v->path.s, msg);
+	kd_err_set(v->e, code, "%s: %s", v->path.s, msg);
 	return -1;
 }
 
@@ -332,7 +334,7 @@ check_ref(struct vctx *v, const struct kd_kind *k, const char *name, bool requir
 	if (kd_kind_name_parse(k, name, ns, sizeof(ns), id, sizeof(id)) != 0)
 		return INVALID(v, "\"%s\" is not a %s name (%s/{name})", name, k->kind,
 			       k->collection);
-	if (kd_store_get(&v->api->store, k->id, name) == NULL)
+	if (kd_store_get(v->store, k->id, name) == NULL)
 		return bad(v, KD_FAILED_PRECONDITION, "%s does not exist", name);
 	return 0;
 }
@@ -342,7 +344,7 @@ vpc_check(struct vctx *v, ProtobufCMessage *obj)
 {
 	PB(Vpc) *o = (PB(Vpc) *)obj;
 	const PB(VpcSpec) *s = o->spec;
-	const struct kd_store_kind *vpcs = &v->api->store.kind[KD_KIND_VPC];
+	const struct kd_store_kind *vpcs = &v->store->kind[KD_KIND_VPC];
 	size_t i;
 
 	kd_pb_path_push(&v->path, ".spec");
@@ -384,8 +386,8 @@ netdev_check(struct vctx *v, ProtobufCMessage *obj)
 {
 	PB(Netdev) *o = (PB(Netdev) *)obj;
 	const PB(NetdevSpec) *s = o->spec;
-	const struct kd_config *cfg = v->api->cfg;
-	const struct kd_store_kind *nds = &v->api->store.kind[KD_KIND_NETDEV];
+	const struct kd_config *cfg = v->cfg;
+	const struct kd_store_kind *nds = &v->store->kind[KD_KIND_NETDEV];
 	bool port_found = false;
 	char ns[64], id[254];
 	size_t i, sv;
@@ -728,10 +730,10 @@ static int (*const checks[KD_KIND_MAX])(struct vctx *, ProtobufCMessage *) = {
 };
 
 enum kd_status
-kd_validate(const struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj,
-	    struct kd_api_err *e)
+kd_validate(const struct kd_store *s, const struct kd_config *cfg, const struct kd_kind *k,
+	    ProtobufCMessage *obj, struct kd_err *e)
 {
-	struct vctx v = { .api = api, .e = e };
+	struct vctx v = { .store = s, .cfg = cfg, .e = e };
 	ProtobufCMessage **meta = kd_pb_message_field(obj, 2);
 
 	kd_pb_path_push(&v.path, "%s", k->field);

@@ -30,9 +30,8 @@
 #include "control/api.h"
 #include "control/config.h"
 #include "control/grpc_server.h"
-#include "control/translate.h"
-#include "control/translate_policy.h"
-#include "control/translate_service.h"
+#include "control/provision.h"
+#include "control/publish.h"
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/ct_cache.h"
@@ -63,12 +62,9 @@ struct daemon {
 	uint8_t arp_tries[KD_ARP_MAX_NEIGH];	/* requests since the entry was last valid */
 	bool uplink_up;
 	struct kd_api api;
-	struct kd_translate tr;
+	struct kd_publish *pub;
 	struct kd_grpc_server *grpc;
 	struct kd_ct *ct;
-	struct kd_polc *polc;
-	struct kd_svcc *svcc;
-	uint64_t acl_builds;
 	uint64_t aff_age_tsc;
 };
 
@@ -241,64 +237,6 @@ launch_workers(struct daemon *d)
 	return 0;
 }
 
-static struct kd_tables *
-build_tables(void *arg, const struct kd_store *s, struct kd_api_err *e)
-{
-	struct daemon *d = arg;
-
-	return kd_translate_build(&d->tr, s, e);
-}
-
-static void
-publish_tables(void *arg, struct kd_tables *t)
-{
-	(void)arg;
-	kd_tables_publish(t);
-}
-
-static struct kd_policy *
-build_policy(void *arg, const struct kd_store *s, struct kd_api_err *e)
-{
-	struct daemon *d = arg;
-	struct kd_policy *p = kd_polc_build(d->polc, s, e);
-
-	d->acl_builds = kd_polc_acl_builds(d->polc);
-	return p;
-}
-
-static void
-publish_policy(void *arg, struct kd_policy *p)
-{
-	struct daemon *d = arg;
-
-	kd_polc_publish(d->polc, p);
-}
-
-static struct kd_lb *
-build_lb(void *arg, const struct kd_store *s, struct kd_api_err *e)
-{
-	struct daemon *d = arg;
-
-	return kd_svcc_build(d->svcc, s, e);
-}
-
-static void
-publish_lb(void *arg, struct kd_lb *lb)
-{
-	struct daemon *d = arg;
-
-	kd_svcc_publish(d->svcc, lb);
-}
-
-static void
-discard_lb(void *arg, struct kd_lb *lb)
-{
-	struct daemon *d = arg;
-
-	kd_svcc_discard(d->svcc, lb);
-}
-
-
 /*
  * The configuration's VPCs, vNICs and nodes become API objects, validated like
  * any request, and the first generation is built from them in one go.
@@ -306,31 +244,21 @@ discard_lb(void *arg, struct kd_lb *lb)
 static int
 provision(struct daemon *d)
 {
-	struct kd_api_err e = { .code = KD_OK };
+	struct kd_err e = { .code = KD_OK };
 
-	d->tr.cfg = &d->cfg;
-	d->tr.port_ids = d->port_ids;
 	kd_api_init(&d->api);
 	d->api.cfg = &d->cfg;
 	d->api.port_ids = d->port_ids;
 	d->api.n_workers = d->cfg.n_workers;
-	d->api.cb_arg = d;
 	d->api.ct = d->ct;
-	d->api.acl_builds = &d->acl_builds;
-	d->polc = kd_polc_create(&d->cfg, d->port_ids);
-	d->svcc = kd_svcc_create(&d->cfg, d->ct);
-	if (d->polc == NULL || d->svcc == NULL) {
+	d->pub = kd_publish_create(&d->cfg, d->port_ids, d->ct);
+	if (d->pub == NULL) {
 		fprintf(stderr, "kdpu-dataplane: out of memory\n");
 		return -1;
 	}
-	if (kd_translate_load_config(&d->api, &d->cfg, &e) == KD_OK) {
-		d->api.build = build_tables;
-		d->api.publish = publish_tables;
-		d->api.build_policy = build_policy;
-		d->api.publish_policy = publish_policy;
-		d->api.build_lb = build_lb;
-		d->api.publish_lb = publish_lb;
-		d->api.discard_lb = discard_lb;
+	/* Objects first, each validated; then the first generation, in one go. */
+	if (kd_provision_config(&d->api, &d->cfg, &e) == KD_OK) {
+		d->api.pub = d->pub;
 		if (kd_api_sync(&d->api, NULL, false, &e) == KD_OK)
 			return 0;
 	}
@@ -570,10 +498,7 @@ out:
 	for (i = 0; i < d.n_ports_up; i++)
 		kd_port_close(d.port_ids[i]);
 	kd_api_fini(&d.api);
-	kd_polc_free(d.polc);
-	if (d.svcc != NULL)
-		kd_svcc_discard(d.svcc, __atomic_exchange_n(&kd_lb_live, NULL, __ATOMIC_ACQ_REL));
-	kd_svcc_free(d.svcc);
+	kd_publish_free(d.pub);
 	kd_lb_fini();
 	kd_ct_free(d.ct);
 	kd_tables_fini();

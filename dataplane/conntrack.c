@@ -125,7 +125,7 @@ kd_ct_create(const char *name, uint32_t capacity, const struct kd_ct_timeouts *t
 	if (ct->conn == NULL || ct->free == NULL || ct->hash == NULL || ct->dq == NULL)
 		goto nomem;
 	rte_spinlock_init(&ct->wlock);
-	for (i = 0; i < KD_TCP_STATE_MAX; i++)
+	for (i = 0; i < KD_CT_TCP_STATE_MAX; i++)
 		ct->tmo[i] = secs(ct, t->tcp[i]);
 	ct->tmo[KD_CT_T_UDP_UNREPLIED] = secs(ct, t->udp_unreplied);
 	ct->tmo[KD_CT_T_UDP_REPLIED] = secs(ct, t->udp_replied);

@@ -62,7 +62,7 @@ enum kd_ct_dir { KD_CT_ORIG = 0, KD_CT_REPLY = 1 };
 
 /* Timeouts, seconds; defaults are Linux's (nf_conntrack_*_timeout_*). */
 struct kd_ct_timeouts {
-	uint32_t tcp[KD_TCP_STATE_MAX];
+	uint32_t tcp[KD_CT_TCP_STATE_MAX];
 	uint32_t udp_unreplied, udp_replied;
 	uint32_t icmp;
 	uint32_t other_unreplied, other_replied;
@@ -106,7 +106,7 @@ _Static_assert(offsetof(struct kd_ct_conn, key) == 48,
 
 /* Timeout slots after the TCP states. */
 enum {
-	KD_CT_T_UDP_UNREPLIED = KD_TCP_STATE_MAX,
+	KD_CT_T_UDP_UNREPLIED = KD_CT_TCP_STATE_MAX,
 	KD_CT_T_UDP_REPLIED,
 	KD_CT_T_ICMP,
 	KD_CT_T_OTHER_UNREPLIED,
@@ -150,17 +150,17 @@ static inline void
 kd_ct_timeouts_default(struct kd_ct_timeouts *t)
 {
 	/* Linux 6.x nf_conntrack defaults. */
-	static const uint32_t tcp[KD_TCP_STATE_MAX] = {
-		[KD_TCP_NONE] = 0,
-		[KD_TCP_SYN_SENT] = 120,
-		[KD_TCP_SYN_RECV] = 60,
-		[KD_TCP_ESTABLISHED] = 432000,
-		[KD_TCP_FIN_WAIT] = 120,
-		[KD_TCP_CLOSE_WAIT] = 60,
-		[KD_TCP_LAST_ACK] = 30,
-		[KD_TCP_TIME_WAIT] = 120,
-		[KD_TCP_CLOSE] = 10,
-		[KD_TCP_SYN_SENT2] = 120,
+	static const uint32_t tcp[KD_CT_TCP_STATE_MAX] = {
+		[KD_CT_TCP_NONE] = 0,
+		[KD_CT_TCP_SYN_SENT] = 120,
+		[KD_CT_TCP_SYN_RECV] = 60,
+		[KD_CT_TCP_ESTABLISHED] = 432000,
+		[KD_CT_TCP_FIN_WAIT] = 120,
+		[KD_CT_TCP_CLOSE_WAIT] = 60,
+		[KD_CT_TCP_LAST_ACK] = 30,
+		[KD_CT_TCP_TIME_WAIT] = 120,
+		[KD_CT_TCP_CLOSE] = 10,
+		[KD_CT_TCP_SYN_SENT2] = 120,
 	};
 
 	memcpy(t->tcp, tcp, sizeof(tcp));

@@ -4,25 +4,25 @@
 
 #include "dataplane/ct_tcp.h"
 
-#define sNO KD_TCP_NONE
-#define sSS KD_TCP_SYN_SENT
-#define sSR KD_TCP_SYN_RECV
-#define sES KD_TCP_ESTABLISHED
-#define sFW KD_TCP_FIN_WAIT
-#define sCW KD_TCP_CLOSE_WAIT
-#define sLA KD_TCP_LAST_ACK
-#define sTW KD_TCP_TIME_WAIT
-#define sCL KD_TCP_CLOSE
-#define sS2 KD_TCP_SYN_SENT2
-#define sIV KD_TCP_STATE_MAX		/* invalid */
-#define sIG (KD_TCP_STATE_MAX + 1)	/* ignore */
+#define sNO KD_CT_TCP_NONE
+#define sSS KD_CT_TCP_SYN_SENT
+#define sSR KD_CT_TCP_SYN_RECV
+#define sES KD_CT_TCP_ESTABLISHED
+#define sFW KD_CT_TCP_FIN_WAIT
+#define sCW KD_CT_TCP_CLOSE_WAIT
+#define sLA KD_CT_TCP_LAST_ACK
+#define sTW KD_CT_TCP_TIME_WAIT
+#define sCL KD_CT_TCP_CLOSE
+#define sS2 KD_CT_TCP_SYN_SENT2
+#define sIV KD_CT_TCP_STATE_MAX		/* invalid */
+#define sIG (KD_CT_TCP_STATE_MAX + 1)	/* ignore */
 
 /* Linux keeps a picked-up connection from being judged on a window it never saw. */
-#define KD_TCP_F_LIBERAL 0x04
+#define KD_CT_TCP_F_LIBERAL 0x04
 /* Linux's MAXACKWINDOW floor: acks may trail the sender's window by this much. */
 #define MAX_ACK_WINDOW 66000
 
-const char *const kd_tcp_state_names[KD_TCP_STATE_MAX] = {
+const char *const kd_ct_tcp_state_names[KD_CT_TCP_STATE_MAX] = {
 	"NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK",
 	"TIME_WAIT", "CLOSE", "SYN_SENT2",
 };
@@ -34,7 +34,7 @@ enum { I_SYN, I_SYNACK, I_FIN, I_ACK, I_RST, I_NONE, I_MAX };
  * as Linux's tcp_conntracks[][][] (states in enum order: NO SS SR ES FW CW LA
  * TW CL S2).
  */
-static const uint8_t next_state[2][I_MAX][KD_TCP_STATE_MAX] = {
+static const uint8_t next_state[2][I_MAX][KD_CT_TCP_STATE_MAX] = {
 	{	/* original */
 /* syn */	{ sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2 },
 /* synack */	{ sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR },
@@ -107,21 +107,21 @@ after(uint32_t a, uint32_t b)
 }
 
 static uint32_t
-seg_end(const struct kd_tcp_seg *s)
+seg_end(const struct kd_ct_tcp_seg *s)
 {
 	return s->seq + s->payload + ((s->flags & F_SYN) ? 1 : 0) + ((s->flags & F_FIN) ? 1 : 0);
 }
 
 /* The sender's first SYN (or SYN/ACK) sets its window; scaling needs both sides' consent. */
 static void
-init_dir(struct kd_tcp_dir *d, const struct kd_tcp_seg *s)
+init_dir(struct kd_ct_tcp_dir *d, const struct kd_ct_tcp_seg *s)
 {
 	d->end = d->maxend = seg_end(s);
 	d->maxwin = s->win != 0 ? s->win : 1;
-	d->flags = KD_TCP_F_SEEN;
+	d->flags = KD_CT_TCP_F_SEEN;
 	d->wscale = 0;
 	if (s->wscale != 0xff) {
-		d->flags |= KD_TCP_F_WSCALE;
+		d->flags |= KD_CT_TCP_F_WSCALE;
 		d->wscale = RTE_MIN(s->wscale, 14);
 	}
 }
@@ -132,25 +132,25 @@ init_dir(struct kd_tcp_dir *d, const struct kd_tcp_seg *s)
  * window of retransmissions. On success the window edges move.
  */
 static bool
-in_window(struct kd_ct_tcp *c, unsigned int dir, const struct kd_tcp_seg *s)
+in_window(struct kd_ct_tcp *c, unsigned int dir, const struct kd_ct_tcp_seg *s)
 {
-	struct kd_tcp_dir *snd = &c->dir[dir], *rcv = &c->dir[!dir];
+	struct kd_ct_tcp_dir *snd = &c->dir[dir], *rcv = &c->dir[!dir];
 	uint32_t seq = s->seq, end = seg_end(s), ack = s->ack, swin, maxack;
 
 	if (s->flags & F_SYN) {
 		if (snd->maxwin == 0 || (s->flags & F_ACK)) {
 			init_dir(snd, s);
 			if ((s->flags & F_ACK) &&
-			    !((snd->flags & KD_TCP_F_WSCALE) && (rcv->flags & KD_TCP_F_WSCALE)))
+			    !((snd->flags & KD_CT_TCP_F_WSCALE) && (rcv->flags & KD_CT_TCP_F_WSCALE)))
 				snd->wscale = rcv->wscale = 0;
 		}
 	} else if (snd->maxwin == 0) {
 		/* First packet of this direction on a picked-up connection. */
 		snd->end = snd->maxend = end;
 		snd->maxwin = s->win != 0 ? s->win : 1;
-		snd->flags |= KD_TCP_F_SEEN;
+		snd->flags |= KD_CT_TCP_F_SEEN;
 	}
-	if ((snd->flags | rcv->flags) & KD_TCP_F_LIBERAL)
+	if ((snd->flags | rcv->flags) & KD_CT_TCP_F_LIBERAL)
 		goto update;
 	if (!(s->flags & F_ACK) || ((s->flags & F_RST) && ack == 0))
 		ack = rcv->end;
@@ -175,16 +175,16 @@ update:
 }
 
 bool
-kd_tcp_new(struct kd_ct_tcp *c, const struct kd_tcp_seg *s)
+kd_ct_tcp_new(struct kd_ct_tcp *c, const struct kd_ct_tcp_seg *s)
 {
 	unsigned int cls = flag_class(s->flags);
 
 	if (!valid_flags(s->flags) || cls == I_RST || cls == I_SYNACK || cls == I_NONE)
 		return false;
-	*c = (struct kd_ct_tcp){ .state = KD_TCP_NONE };
+	*c = (struct kd_ct_tcp){ .state = KD_CT_TCP_NONE };
 	if (cls == I_SYN) {
 		init_dir(&c->dir[0], s);
-		c->state = KD_TCP_SYN_SENT;
+		c->state = KD_CT_TCP_SYN_SENT;
 		return true;
 	}
 	/*
@@ -194,32 +194,32 @@ kd_tcp_new(struct kd_ct_tcp *c, const struct kd_tcp_seg *s)
 	 */
 	c->dir[0].end = c->dir[0].maxend = seg_end(s);
 	c->dir[0].maxwin = s->win != 0 ? s->win : 1;
-	c->dir[0].flags = KD_TCP_F_SEEN | KD_TCP_F_LIBERAL;
-	c->dir[1].flags = KD_TCP_F_LIBERAL;
-	c->state = KD_TCP_ESTABLISHED;
+	c->dir[0].flags = KD_CT_TCP_F_SEEN | KD_CT_TCP_F_LIBERAL;
+	c->dir[1].flags = KD_CT_TCP_F_LIBERAL;
+	c->state = KD_CT_TCP_ESTABLISHED;
 	return true;
 }
 
-enum kd_tcp_verdict
-kd_tcp_track(struct kd_ct_tcp *c, unsigned int dir, const struct kd_tcp_seg *s)
+enum kd_ct_tcp_verdict
+kd_ct_tcp_track(struct kd_ct_tcp *c, unsigned int dir, const struct kd_ct_tcp_seg *s)
 {
 	unsigned int cls, next;
 
 	if (!valid_flags(s->flags))
-		return KD_TCP_INVALID;
+		return KD_CT_TCP_INVALID;
 	dir &= 1;
 	cls = flag_class(s->flags);
 	next = next_state[dir][cls][c->state];
 	if (next == sIV)
-		return KD_TCP_INVALID;
+		return KD_CT_TCP_INVALID;
 	if (next == sIG)
-		return KD_TCP_IGNORE;
+		return KD_CT_TCP_IGNORE;
 	/* A SYN on a finished connection is a new one on the same tuple. */
 	if (dir == 0 && cls == I_SYN &&
-	    (c->state == KD_TCP_TIME_WAIT || c->state == KD_TCP_CLOSE))
-		return KD_TCP_NEW;
+	    (c->state == KD_CT_TCP_TIME_WAIT || c->state == KD_CT_TCP_CLOSE))
+		return KD_CT_TCP_NEW;
 	if (!in_window(c, dir, s))
-		return KD_TCP_INVALID;
+		return KD_CT_TCP_INVALID;
 	c->state = (uint8_t)next;
-	return KD_TCP_OK;
+	return KD_CT_TCP_OK;
 }

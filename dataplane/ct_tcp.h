@@ -19,51 +19,51 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum kd_tcp_state {
-	KD_TCP_NONE,
-	KD_TCP_SYN_SENT,
-	KD_TCP_SYN_RECV,
-	KD_TCP_ESTABLISHED,
-	KD_TCP_FIN_WAIT,
-	KD_TCP_CLOSE_WAIT,
-	KD_TCP_LAST_ACK,
-	KD_TCP_TIME_WAIT,
-	KD_TCP_CLOSE,
-	KD_TCP_SYN_SENT2,	/* simultaneous open */
-	KD_TCP_STATE_MAX,
+enum kd_ct_tcp_state {
+	KD_CT_TCP_NONE,
+	KD_CT_TCP_SYN_SENT,
+	KD_CT_TCP_SYN_RECV,
+	KD_CT_TCP_ESTABLISHED,
+	KD_CT_TCP_FIN_WAIT,
+	KD_CT_TCP_CLOSE_WAIT,
+	KD_CT_TCP_LAST_ACK,
+	KD_CT_TCP_TIME_WAIT,
+	KD_CT_TCP_CLOSE,
+	KD_CT_TCP_SYN_SENT2,	/* simultaneous open */
+	KD_CT_TCP_STATE_MAX,
 };
 
 /* Verdict of one packet. */
-enum kd_tcp_verdict {
-	KD_TCP_OK,		/* accepted; state may have moved */
-	KD_TCP_INVALID,		/* impossible flags or out of window: drop, state unchanged */
-	KD_TCP_IGNORE,		/* accepted but not trusted to move the state (Linux sIG) */
-	KD_TCP_NEW,		/* a SYN reopening a closed tuple: start a new connection */
+enum kd_ct_tcp_verdict {
+	KD_CT_TCP_OK,		/* accepted; state may have moved */
+	KD_CT_TCP_INVALID,		/* impossible flags or out of window: drop, state unchanged */
+	KD_CT_TCP_IGNORE,		/* accepted but not trusted to move the state (Linux sIG) */
+	KD_CT_TCP_NEW,		/* a SYN reopening a closed tuple: start a new connection */
 };
 
 /*
  * Per direction, as Linux's ip_ct_tcp_state. Packed, so that both
  * directions and a connection's two tuples share one cache line.
  */
-struct kd_tcp_dir {
+struct kd_ct_tcp_dir {
 	uint32_t end;		/* highest sequence number sent + 1 */
 	uint32_t maxend;	/* highest acceptable sequence end (ack + window of the peer) */
 	uint32_t maxwin;	/* largest window seen */
 	uint8_t wscale;
-	uint8_t flags;		/* KD_TCP_F_* */
+	uint8_t flags;		/* KD_CT_TCP_F_* */
 } __attribute__((packed));
 
-#define KD_TCP_F_WSCALE 0x01	/* window scaling negotiated in this direction */
-#define KD_TCP_F_SEEN 0x02	/* this direction has sent something */
+#define KD_CT_TCP_F_WSCALE 0x01	/* window scaling negotiated in this direction */
+#define KD_CT_TCP_F_SEEN 0x02	/* this direction has sent something */
 
 struct kd_ct_tcp {
-	uint8_t state;		/* enum kd_tcp_state */
+	uint8_t state;		/* enum kd_ct_tcp_state */
 	uint8_t last_dir;
-	struct kd_tcp_dir dir[2];	/* 0: original, 1: reply */
+	struct kd_ct_tcp_dir dir[2];	/* 0: original, 1: reply */
 };
 
 /* The fields of a TCP segment the tracker needs, in host order. */
-struct kd_tcp_seg {
+struct kd_ct_tcp_seg {
 	uint32_t seq, ack;
 	uint16_t win;
 	uint8_t flags;		/* RTE_TCP_*_FLAG */
@@ -71,13 +71,13 @@ struct kd_tcp_seg {
 	uint32_t payload;	/* bytes of data */
 };
 
-extern const char *const kd_tcp_state_names[KD_TCP_STATE_MAX];
+extern const char *const kd_ct_tcp_state_names[KD_CT_TCP_STATE_MAX];
 
 /** Start tracking from the first packet (original direction); false if it cannot open one. */
-bool kd_tcp_new(struct kd_ct_tcp *c, const struct kd_tcp_seg *s);
+bool kd_ct_tcp_new(struct kd_ct_tcp *c, const struct kd_ct_tcp_seg *s);
 
 /** Track one segment in direction dir (0 original, 1 reply). */
-enum kd_tcp_verdict kd_tcp_track(struct kd_ct_tcp *c, unsigned int dir,
-				 const struct kd_tcp_seg *s);
+enum kd_ct_tcp_verdict kd_ct_tcp_track(struct kd_ct_tcp *c, unsigned int dir,
+				 const struct kd_ct_tcp_seg *s);
 
 #endif

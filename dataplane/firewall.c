@@ -127,7 +127,7 @@ related(struct kd_worker *w, struct kd_fw_pkt *p)
 }
 
 static void
-tcp_seg(const struct kd_fw_pkt *p, struct kd_tcp_seg *s)
+tcp_seg(const struct kd_fw_pkt *p, struct kd_ct_tcp_seg *s)
 {
 	const struct rte_ipv4_hdr *ip =
 		rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, p->pm->l3_off);
@@ -313,7 +313,7 @@ admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 	struct kd_ct_key pk, rk;
 	const struct kd_ct_key *reply = NULL;
 	struct kd_ct_tcp tcp;
-	struct kd_tcp_seg s;
+	struct kd_ct_tcp_seg s;
 	struct kd_ct_conn *c;
 	uint32_t verdict, found;
 	uint8_t dir;
@@ -329,7 +329,7 @@ admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 		return why;
 	if (k->proto == IPPROTO_TCP) {
 		tcp_seg(p, &s);
-		if (!kd_tcp_new(&tcp, &s))
+		if (!kd_ct_tcp_new(&tcp, &s))
 			return KD_DROP_CT_INVALID;
 	}
 	found = UINT32_MAX;
@@ -417,18 +417,18 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 	if (unlikely(c->pgen != pgen) && !rejudge(w, pol, p, c, idx, dir, pgen))
 		return KD_DROP_POLICY_CUT;
 	if (c->proto == IPPROTO_TCP) {
-		struct kd_tcp_seg s;
-		enum kd_tcp_verdict v = KD_TCP_OK;
+		struct kd_ct_tcp_seg s;
+		enum kd_ct_tcp_verdict v = KD_CT_TCP_OK;
 
 		tcp_seg(p, &s);
 		/* Both directions may be on two workers at once; neither waits. */
 		if (rte_spinlock_trylock(&c->lock)) {
-			v = kd_tcp_track(&c->tcp, dir, &s);
+			v = kd_ct_tcp_track(&c->tcp, dir, &s);
 			rte_spinlock_unlock(&c->lock);
 		}
-		if (v == KD_TCP_INVALID)
+		if (v == KD_CT_TCP_INVALID)
 			return KD_DROP_CT_INVALID;
-		if (v == KD_TCP_NEW) {
+		if (v == KD_CT_TCP_NEW) {
 			kd_ct_delete(ct, idx);
 			*reopen = true;
 			return KD_PARSE_OK;

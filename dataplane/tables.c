@@ -14,9 +14,6 @@
 
 #include "dataplane/tables.h"
 
-RTE_LOG_REGISTER_SUFFIX(kd_tables_logtype, tables, INFO);
-#define TLOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, kd_tables_logtype, "tables: " fmt "\n", ##__VA_ARGS__)
 
 struct kd_tables *kd_tables_live;
 
@@ -266,16 +263,13 @@ kd_tables_add_route(struct kd_tables *t, uint16_t vpc, rte_be32_t prefix, uint8_
 	return rte_lpm_add(t->vpc[vpc].lpm, rte_be_to_cpu_32(prefix), plen, next_hop);
 }
 
-void
-kd_tables_publish(struct kd_tables *t)
+void *
+kd_tables_swap(void **live, void *next)
 {
-	struct kd_tables *old;
+	void *old = __atomic_exchange_n(live, next, __ATOMIC_ACQ_REL);
 
-	old = __atomic_exchange_n(&kd_tables_live, t, __ATOMIC_ACQ_REL);
-	if (old == NULL)
-		return;
 	/* Workers report quiescent once per loop, so this waits one loop at most. */
-	rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
-	TLOG(DEBUG, "generation %" PRIu64 " replaced by %" PRIu64, old->gen, t->gen);
-	kd_tables_free(old);
+	if (old != NULL)
+		rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+	return old;
 }

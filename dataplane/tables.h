@@ -7,13 +7,13 @@
  * route table (rte_lpm), vNICs by port, remote nodes with their VXLAN outer
  * header templates. The control thread builds a generation with the
  * kd_tables_* builder calls, validates it, and publishes it with
- * kd_tables_publish(), which swaps one pointer (release) and frees the old
+ * kd_tables_swap(), which swaps one pointer (release) and hands back the old
  * generation after an RCU QSBR grace period. A published generation is never
  * modified. Workers read it through kd_tables_get() once per loop and report
  * quiescent after TX.
  *
  * Init order: kd_tables_init() after rte_eal_init(), before workers launch;
- * kd_tables_fini() after they stop.
+ * kd_tables_fini() after they stop; it frees a generation still live.
  */
 
 #include <stdbool.h>
@@ -164,9 +164,11 @@ int kd_tables_set_underlay(struct kd_tables *t, int svc_vpc, uint16_t gw_neigh,
 			   const struct kd_cidr *cidrs, unsigned int n, uint16_t lo, uint16_t hi);
 
 /**
- * Publish t and free the previous generation after a grace period.
- * Control thread only; blocks until every worker has passed a quiescent state.
+ * The one publication step of every table the workers read (routes here,
+ * policy.h, lb.h): store next in *live (release), wait until every worker
+ * has passed a quiescent state, and return the previous pointer, which no
+ * worker can still hold, for the caller to free. Control thread only.
  */
-void kd_tables_publish(struct kd_tables *t);
+void *kd_tables_swap(void **live, void *next);
 
 #endif

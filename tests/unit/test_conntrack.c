@@ -305,9 +305,9 @@ test_timeouts_follow_state(void **state)
 	c->flags |= KD_CT_F_REPLIED;
 	assert_int_equal(kd_ct_timeout(ct, c), 120 * hz);
 	c->proto = IPPROTO_TCP;
-	c->tcp.state = KD_TCP_ESTABLISHED;
+	c->tcp.state = KD_CT_TCP_ESTABLISHED;
 	assert_int_equal(kd_ct_timeout(ct, c), 432000 * hz);
-	c->tcp.state = KD_TCP_TIME_WAIT;
+	c->tcp.state = KD_CT_TCP_TIME_WAIT;
 	assert_int_equal(kd_ct_timeout(ct, c), 120 * hz);
 	c->proto = IPPROTO_ICMP;
 	assert_int_equal(kd_ct_timeout(ct, c), 30 * hz);

@@ -112,39 +112,39 @@ static void
 test_cache_shares_and_frees(void **state)
 {
 	uint64_t a[3] = { ep(1), ep(2), ep(3) }, b[2] = { ep(1), ep(2) };
-	struct kd_mcache *c = kd_mcache_create();
+	struct kd_maglev_cache *c = kd_maglev_cache_create();
 	const uint16_t *ta, *ta2, *tb, *ta3;
 	uint32_t want[13], i;
 
 	(void)state;
 	assert_non_null(c);
-	ta = kd_mcache_get(c, 13, a, 3);
-	ta2 = kd_mcache_get(c, 13, a, 3);
-	tb = kd_mcache_get(c, 13, b, 2);
+	ta = kd_maglev_cache_get(c, 13, a, 3);
+	ta2 = kd_maglev_cache_get(c, 13, a, 3);
+	tb = kd_maglev_cache_get(c, 13, b, 2);
 	assert_non_null(ta);
 	assert_non_null(tb);
 	assert_ptr_equal(ta, ta2);
 	assert_ptr_not_equal(ta, tb);
-	assert_int_equal(kd_mcache_count(c), 2);
+	assert_int_equal(kd_maglev_cache_count(c), 2);
 	assert_int_equal(kd_maglev_build(want, 13, a, 3), 0);
 	for (i = 0; i < 13; i++)
 		assert_int_equal(ta[i], want[i]);
 	/* Another size is another table. */
-	assert_ptr_not_equal(kd_mcache_get(c, 7, a, 3), ta);
-	assert_int_equal(kd_mcache_count(c), 3);
-	kd_mcache_put(c, ta);
-	assert_int_equal(kd_mcache_count(c), 3);	/* ta2 still holds it */
-	kd_mcache_put(c, ta2);
-	assert_int_equal(kd_mcache_count(c), 2);
-	ta3 = kd_mcache_get(c, 13, a, 3);	/* built again after its last put */
+	assert_ptr_not_equal(kd_maglev_cache_get(c, 7, a, 3), ta);
+	assert_int_equal(kd_maglev_cache_count(c), 3);
+	kd_maglev_cache_put(c, ta);
+	assert_int_equal(kd_maglev_cache_count(c), 3);	/* ta2 still holds it */
+	kd_maglev_cache_put(c, ta2);
+	assert_int_equal(kd_maglev_cache_count(c), 2);
+	ta3 = kd_maglev_cache_get(c, 13, a, 3);	/* built again after its last put */
 	assert_non_null(ta3);
-	assert_int_equal(kd_mcache_count(c), 3);
+	assert_int_equal(kd_maglev_cache_count(c), 3);
 	for (i = 0; i < 13; i++)
 		assert_int_equal(ta3[i], want[i]);
-	kd_mcache_put(c, ta3);
-	kd_mcache_put(c, tb);
-	assert_int_equal(kd_mcache_count(c), 1);
-	kd_mcache_free(c);	/* frees what is still held: the size-7 table */
+	kd_maglev_cache_put(c, ta3);
+	kd_maglev_cache_put(c, tb);
+	assert_int_equal(kd_maglev_cache_count(c), 1);
+	kd_maglev_cache_free(c);	/* frees what is still held: the size-7 table */
 }
 
 int

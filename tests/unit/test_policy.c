@@ -87,7 +87,7 @@ apply(struct kd_api *api, const char *yaml)
 {
 	char path[] = "/tmp/kdpu-test-policy-XXXXXX", err[512];
 	struct kd_manifest m = { 0 };
-	struct kd_api_err e;
+	struct kd_err e;
 	size_t i;
 	int fd = mkstemp(path);
 
@@ -110,14 +110,14 @@ apply(struct kd_api *api, const char *yaml)
 
 struct fx {
 	struct kd_api api;
-	struct kd_polc *pc;
+	struct kd_translate_policy *pc;
 	struct kd_policy *p;
 };
 
 static void
 compile(struct fx *f, const char *policies)
 {
-	struct kd_api_err e;
+	struct kd_err e;
 
 	kd_api_init(&f->api);
 	f->api.cfg = &cfg;
@@ -125,8 +125,8 @@ compile(struct fx *f, const char *policies)
 	apply(&f->api, base_yaml);
 	if (policies != NULL)
 		apply(&f->api, policies);
-	f->pc = kd_polc_create(&cfg, port_ids);
-	f->p = kd_polc_build(f->pc, &f->api.store, &e);
+	f->pc = kd_translate_policy_create(&cfg, port_ids);
+	f->p = kd_translate_policy_build(f->pc, &f->api.store, &e);
 	if (f->p == NULL)
 		fail_msg("%s", e.msg);
 }
@@ -134,8 +134,8 @@ compile(struct fx *f, const char *policies)
 static void
 done(struct fx *f)
 {
-	kd_polc_discard(f->pc, f->p);
-	kd_polc_free(f->pc);
+	kd_translate_policy_discard(f->pc, f->p);
+	kd_translate_policy_free(f->pc);
 	kd_api_fini(&f->api);
 }
 

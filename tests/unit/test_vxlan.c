@@ -553,16 +553,19 @@ test_vnic_paths(void **state)
 static void
 test_generation_publish(void **state)
 {
-	struct kd_tables *g = kd_tables_new(16, 1);
+	struct kd_tables *g = kd_tables_new(16, 1), *old;
 
 	(void)state;
 	assert_non_null(g);
 	/* With no worker online, publishing and retiring generations never blocks. */
-	kd_tables_publish(g);
+	kd_tables_free(kd_tables_swap((void **)&kd_tables_live, g));
 	assert_ptr_equal(kd_tables_get(), g);
+	old = g;
 	g = kd_tables_new(16, 1);
 	assert_non_null(g);
-	kd_tables_publish(g);
+	/* The swap hands back the generation it replaced, for the caller to free. */
+	assert_ptr_equal(kd_tables_swap((void **)&kd_tables_live, g), old);
+	kd_tables_free(old);
 	assert_ptr_equal(kd_tables_get(), g);
 	/* Builder validation. */
 	assert_int_equal(kd_tables_add_vpc(g, 0, "x", 0, 0, &gw_mac), -EINVAL);
