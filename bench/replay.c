@@ -34,6 +34,8 @@
 #include "dataplane/firewall.h"
 #include "dataplane/fwd.h"
 #include "dataplane/lb.h"
+#include "dataplane/policy.h"
+#include "dataplane/stage.h"
 #include "dataplane/tables.h"
 #include "dataplane/vxlan.h"
 #include "dataplane/worker.h"
@@ -264,6 +266,9 @@ main(int argc, char **argv)
 	w.ct_hi = w.ct->capacity;
 	rte_rcu_qsbr_thread_register(kd_tables_qsbr(), 0);
 	rte_rcu_qsbr_thread_online(kd_tables_qsbr(), 0);
+	/* What the worker loop loads once per loop. */
+	w.pol = kd_policy_get();
+	w.lb = kd_lb_get();
 	/* One pass to create the connections, then the measured one. */
 	replay(mp, scenario, RTE_MAX((uint64_t)flows, (uint64_t)KD_BURST), flows);
 	memset(&st, 0, sizeof(st));

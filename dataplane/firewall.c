@@ -14,6 +14,7 @@
 #include "dataplane/nat.h"
 #include "dataplane/policy.h"
 #include "dataplane/reject.h"
+#include "dataplane/stage.h"
 
 struct kd_policy *kd_policy_live;
 
@@ -442,7 +443,7 @@ void
 kd_fw_drop(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r)
 {
 	p->state = KD_FW_DROPPED;
-	kd_worker_drop(w, p->m, r);
+	kd_stage_drop(w, p->m, r);
 }
 
 /* The Service has no endpoint for this client: refuse, or drop (Local policy). */
@@ -460,7 +461,7 @@ no_endpoint(struct kd_worker *w, struct kd_fw_pkt *p, const struct kd_lb_pool *p
 		p->state = KD_FW_REJECT;
 	} else {
 		p->state = KD_FW_DROPPED;
-		kd_worker_consume(w, p->m);
+		kd_stage_consume(w, p->m);
 	}
 }
 
@@ -613,8 +614,8 @@ uint16_t
 kd_fw_lookup_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
 		   uint16_t n)
 {
-	const struct kd_policy *pol = kd_policy_get();
-	const struct kd_lb *lb = kd_lb_get();
+	const struct kd_policy *pol = w->pol;
+	const struct kd_lb *lb = w->lb;
 	struct kd_ct *ct = w->ct;
 	const struct kd_ct_key *kp[KD_BURST];
 	uint32_t idx[KD_BURST];
@@ -649,7 +650,7 @@ refuse_back(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r)
 	w->st->port[p->m->port].drops++;
 	if (p->src_port == KD_FW_REMOTE || !kd_reject_build(p->m, p->pm->l3_off, p->pm->l4_off)) {
 		p->state = KD_FW_DROPPED;
-		kd_worker_consume(w, p->m);
+		kd_stage_consume(w, p->m);
 		return;
 	}
 	p->back = 1;
@@ -660,7 +661,7 @@ void
 kd_fw_commit_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *p,
 		   uint16_t n)
 {
-	const struct kd_policy *pol = kd_policy_get();
+	const struct kd_policy *pol = w->pol;
 	uint64_t now = rte_rdtsc();
 	uint16_t i;
 

@@ -4,11 +4,11 @@
 #include <rte_prefetch.h>
 
 #include "dataplane/arp.h"
+#include "dataplane/egress.h"
 #include "dataplane/firewall.h"
 #include "dataplane/fwd.h"
 #include "dataplane/parse.h"
-#include "dataplane/underlay.h"
-#include "dataplane/vxlan.h"
+#include "dataplane/stage.h"
 
 #define ICMP_TYPE_DEST_UNREACH 3	/* rte_icmp.h in 22.11 names only echo */
 
@@ -50,7 +50,7 @@ frag_needed_slow(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - quote));
 	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, hdrs);
 	if (ip == NULL || rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN) == NULL) {
-		kd_worker_consume(w, m);
+		kd_stage_consume(w, m);
 		return;
 	}
 	icmp = (struct rte_icmp_hdr *)(ip + 1);
@@ -68,9 +68,9 @@ frag_needed_slow(struct kd_worker *w, const struct kd_tables *t, struct rte_mbuf
 	ip->src_addr = vpc->gw_ip;
 	ip->dst_addr = src;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	kd_fwd_set_l2(m, RTE_ETHER_HDR_LEN, &vn->mac, &vpc->gw_mac);
+	kd_egress_set_l2(m, RTE_ETHER_HDR_LEN, &vn->mac, &vpc->gw_mac);
 	w->st->event[KD_EV_ICMP_FRAG_NEEDED]++;
-	kd_worker_tx(w, port, m);
+	kd_stage_tx(w, port, m);
 }
 
 /*
@@ -121,7 +121,7 @@ kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 
 	if (unlikely(!vn->used)) {
 		for (i = 0; i < n; i++)
-			kd_worker_drop(w, pkts[i], KD_DROP_FWD_NO_VNIC);
+			kd_stage_drop(w, pkts[i], KD_DROP_FWD_NO_VNIC);
 		return;
 	}
 	for (i = 0; i < n && i < 4; i++)
@@ -154,11 +154,11 @@ kd_fwd_vnic_burst(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 		}
 		r = vnic_local_slow(w, t, m, p, vpc);
 		if (r == KD_PARSE_OK) {
-			kd_worker_tx(w, port, m);
+			kd_stage_tx(w, port, m);
 			continue;
 		}
 drop:
-		kd_worker_drop(w, m, r);
+		kd_stage_drop(w, m, r);
 	}
 	if (k == 0)
 		return;
@@ -226,33 +226,16 @@ drop:
 	for (i = 0; i < k; i++) {
 		struct rte_mbuf *m = fp[i].m;
 		const struct kd_pkt_meta *p = fp[i].pm;
-		struct rte_ipv4_hdr *ip;
-		uint32_t idx = hop[i] & KD_NH_INDEX_MASK;
 
 		if (fp[i].state != KD_FW_PASS)
 			continue;
-		ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, p->l3_off);
 		if (unlikely(fp[i].back)) {
 			/* Our refusal, back to the pod that asked. */
-			kd_fwd_set_l2(m, p->l3_off, &vn->mac, &vpc->gw_mac);
-			kd_worker_tx(w, port, m);
+			kd_egress_set_l2(m, p->l3_off, &vn->mac, &vpc->gw_mac);
+			kd_stage_tx(w, port, m);
 			continue;
 		}
-		if (unlikely(hop[i] == KD_NH_UNDERLAY)) {
-			kd_ipv4_dec_ttl(ip);
-			kd_underlay_tx(w, t, m, p->l3_off, fp[i].hop);
-			continue;
-		}
-		if (hop[i] & KD_NH_REMOTE) {
-			kd_ipv4_dec_ttl(ip);
-			kd_vxlan_send(w, t, &t->rnode[idx], vpc, m, p);
-		} else {
-			const struct kd_vnic *dvn = &t->vnic[idx];
-
-			kd_ipv4_dec_ttl(ip);
-			kd_fwd_set_l2(m, p->l3_off, &dvn->mac, &vpc->gw_mac);
-			w->st->event[KD_EV_FWD_LOCAL]++;
-			kd_worker_tx(w, (uint16_t)idx, m);
-		}
+		kd_egress_dec_ttl(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, p->l3_off));
+		kd_egress_deliver(w, t, vpc, m, p, hop[i], fp[i].hop, KD_EV_FWD_LOCAL);
 	}
 }

@@ -171,17 +171,6 @@ kd_parse_need_ip_csum(const struct rte_mbuf *m)
 	return (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD;
 }
 
-/** Router TTL decrement with the RFC 1624 incremental checksum update. */
-static __rte_always_inline void
-kd_ipv4_dec_ttl(struct rte_ipv4_hdr *ip)
-{
-	uint32_t c = ip->hdr_checksum;
-
-	c += rte_cpu_to_be_16(0x0100);
-	ip->hdr_checksum = (uint16_t)(c + (c >= 0xffff));
-	ip->time_to_live--;
-}
-
 /** Flow hash of the inner 5-tuple (or 3-tuple) for the outer UDP source port. */
 static __rte_always_inline uint32_t
 kd_parse_flow_hash(const struct rte_mbuf *m, const struct kd_pkt_meta *pm)

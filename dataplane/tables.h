@@ -43,6 +43,8 @@ struct rte_rcu_qsbr;
 /* LPM next hop: a local vNIC's port id, or a remote node index with this bit. */
 #define KD_NH_REMOTE (1u << 23)
 #define KD_NH_INDEX_MASK (KD_NH_REMOTE - 1)
+/* A next hop no LPM returns (they have 24 bits): the packet leaves for the underlay. */
+#define KD_NH_UNDERLAY UINT32_MAX
 
 enum kd_port_role {
 	KD_PORT_NONE = 0,
@@ -75,6 +77,9 @@ struct kd_vxlan_tmpl {
 	struct rte_udp_hdr udp;
 	struct rte_vxlan_hdr vxlan;
 } __rte_packed __rte_aligned(2);
+
+/* Outer Ethernet + IPv4 + UDP + VXLAN. */
+#define KD_VXLAN_OUTER_LEN ((uint16_t)sizeof(struct kd_vxlan_tmpl))
 
 struct kd_rnode {
 	struct kd_vxlan_tmpl tmpl;

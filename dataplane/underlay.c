@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <rte_lpm.h>
 
+#include "dataplane/egress.h"
 #include "dataplane/firewall.h"
+#include "dataplane/stage.h"
 #include "dataplane/underlay.h"
-#include "dataplane/vxlan.h"
-
 
 /* Where a packet of the underlay goes, in the zone its translation chose. */
 static enum kd_drop_reason
@@ -43,21 +43,13 @@ static void
 deliver(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_pkt *f, uint32_t hop)
 {
 	struct rte_mbuf *m = f->m;
-	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, f->pm->l3_off);
-	const struct kd_vpc *vpc = &t->vpc[f->out_zone < KD_MAX_VPCS ? f->out_zone : 0];
 
-	if (hop == KD_NH_UNDERLAY) {
-		kd_underlay_tx(w, t, m, f->pm->l3_off, f->hop);
-		return;
-	}
-	kd_ipv4_dec_ttl(ip);
-	if (hop & KD_NH_REMOTE) {
-		kd_vxlan_send(w, t, &t->rnode[hop & KD_NH_INDEX_MASK], vpc, m, f->pm);
-		return;
-	}
-	kd_fwd_set_l2(m, f->pm->l3_off, &t->vnic[hop].mac, &vpc->gw_mac);
-	w->st->event[KD_EV_FWD_LOCAL]++;
-	kd_worker_tx(w, (uint16_t)hop, m);
+	/* Our refusal goes back to the underlay client as we built it. */
+	if (hop != KD_NH_UNDERLAY)
+		kd_egress_dec_ttl(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+							  f->pm->l3_off));
+	kd_egress_deliver(w, t, &t->vpc[f->out_zone < KD_MAX_VPCS ? f->out_zone : 0], m, f->pm,
+			  hop, f->hop, KD_EV_FWD_LOCAL);
 }
 
 void
@@ -75,7 +67,7 @@ kd_underlay_burst(struct kd_worker *w, const struct kd_tables *t, struct rte_mbu
 				rte_pktmbuf_mtod_offset(pkts[i], const struct rte_ipv4_hdr *,
 							pm[i].l3_off);
 
-			kd_worker_drop(w, pkts[i], ip->dst_addr == t->vtep_ip ?
+			kd_stage_drop(w, pkts[i], ip->dst_addr == t->vtep_ip ?
 				       KD_DROP_VXLAN_NOT_VXLAN : KD_DROP_VXLAN_NOT_VTEP);
 		}
 		return;

@@ -7,54 +7,14 @@
 #include <rte_prefetch.h>
 
 #include "dataplane/arp.h"
-#include "dataplane/fwd.h"
+#include "dataplane/egress.h"
 #include "dataplane/firewall.h"
+#include "dataplane/stage.h"
 #include "dataplane/underlay.h"
 #include "dataplane/vxlan.h"
 
 #define VXLAN_FLAG_I 0x08000000u
-/* RFC 7348 s5: the source port should fall in the dynamic range 49152-65535. */
-#define VXLAN_SPORT_BASE 49152u
-#define VXLAN_SPORT_MASK 0x3fffu
 #define PREFETCH_AHEAD 4
-
-enum kd_drop_reason
-kd_vxlan_encap(const struct kd_tables *t, const struct kd_rnode *r, struct rte_mbuf *m,
-	       uint32_t vni, uint32_t flow_hash)
-{
-	uint16_t inner_len = (uint16_t)rte_pktmbuf_pkt_len(m);
-	uint16_t ip_len = (uint16_t)(inner_len + KD_VXLAN_OUTER_LEN - RTE_ETHER_HDR_LEN);
-	struct rte_ether_addr nh_mac;
-	struct kd_vxlan_tmpl *h;
-	uint32_t sum;
-
-	if (unlikely(!kd_arp_neigh_mac(r->neigh, &nh_mac)))
-		return KD_DROP_ARP_UNRESOLVED;
-	if (unlikely(ip_len > t->uplink_mtu))
-		return KD_DROP_ENCAP_TOO_BIG;
-	h = (struct kd_vxlan_tmpl *)rte_pktmbuf_prepend(m, KD_VXLAN_OUTER_LEN);
-	if (unlikely(h == NULL))
-		return KD_DROP_ENCAP_NO_HEADROOM;
-	rte_memcpy(h, &r->tmpl, sizeof(*h));
-	h->eth.dst_addr = nh_mac;
-	h->ip.total_length = rte_cpu_to_be_16(ip_len);
-	sum = r->ip_csum_base + rte_cpu_to_be_16(ip_len);
-	h->ip.hdr_checksum = (uint16_t)~__rte_raw_cksum_reduce(sum);
-	h->udp.src_port = rte_cpu_to_be_16((uint16_t)(VXLAN_SPORT_BASE |
-						      (flow_hash & VXLAN_SPORT_MASK)));
-	h->udp.dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(struct rte_ipv4_hdr)));
-	h->vxlan.vx_vni = rte_cpu_to_be_32(vni << 8);
-	return KD_PARSE_OK;
-}
-
-bool
-kd_vxlan_decap(struct rte_mbuf *m, uint16_t inner_l2_off)
-{
-	if (inner_l2_off + RTE_ETHER_HDR_LEN > rte_pktmbuf_data_len(m))
-		return false;
-	rte_pktmbuf_adj(m, inner_l2_off);
-	return true;
-}
 
 /* A decapsulation waiting for the firewall: inner headers still in place. */
 struct decap {
@@ -155,21 +115,9 @@ decap_finish(struct kd_worker *w, const struct kd_tables *t, const struct kd_fw_
 	     const struct decap *d)
 {
 	struct rte_mbuf *m = f->m;
-	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, d->pm.l3_off);
-	const struct kd_vpc *vpc = &t->vpc[d->vpc];
 
-	kd_ipv4_dec_ttl(ip);
-	if (unlikely(d->hop == KD_NH_UNDERLAY)) {
-		kd_underlay_tx(w, t, m, d->pm.l3_off, f->hop);
-		return;
-	}
-	if (likely(!(d->hop & KD_NH_REMOTE))) {
-		kd_fwd_set_l2(m, d->pm.l3_off, &t->vnic[d->hop].mac, &vpc->gw_mac);
-		w->st->event[KD_EV_VXLAN_DECAP]++;
-		kd_worker_tx(w, (uint16_t)d->hop, m);
-		return;
-	}
-	kd_vxlan_send(w, t, &t->rnode[d->hop & KD_NH_INDEX_MASK], vpc, m, &d->pm);
+	kd_egress_dec_ttl(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, d->pm.l3_off));
+	kd_egress_deliver(w, t, &t->vpc[d->vpc], m, &d->pm, d->hop, f->hop, KD_EV_VXLAN_DECAP);
 }
 
 void
@@ -233,15 +181,15 @@ kd_vxlan_uplink_burst(struct kd_worker *w, const struct kd_tables *t, struct rte
 		r = kd_arp_icmp_echo_slow(w->st, m, &pm, &t->uplink_mac);
 done:
 		if (likely(r == KD_PARSE_OK)) {
-			kd_worker_tx(w, out, m);
+			kd_stage_tx(w, out, m);
 			continue;
 		}
 		if (r == KD_PARSE_CONSUMED) {
-			kd_worker_consume(w, m);
+			kd_stage_consume(w, m);
 			continue;
 		}
 drop:
-		kd_worker_drop(w, m, r);
+		kd_stage_drop(w, m, r);
 		continue;
 plain:
 		ppm[np] = pm;

@@ -4,10 +4,13 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "dataplane/firewall.h"
 #include "dataplane/fwd.h"
+#include "dataplane/lb.h"
+#include "dataplane/policy.h"
+#include "dataplane/stage.h"
 #include "dataplane/tables.h"
 #include "dataplane/vxlan.h"
-#include "dataplane/firewall.h"
 #include "dataplane/worker.h"
 
 /* Empty polls in a row before an idle worker starts to sleep. */
@@ -58,7 +61,7 @@ drain_ctl_tx(struct kd_worker *w)
 	n = rte_ring_dequeue_burst(w->ctl_tx, (void **)m, KD_BURST, NULL);
 	for (i = 0; i < n; i++) {
 		w->st->event[KD_EV_CTL_TX]++;
-		kd_worker_tx(w, m[i]->port, m[i]);
+		kd_stage_tx(w, m[i]->port, m[i]);
 	}
 	if (n != 0)
 		flush(w);
@@ -83,7 +86,7 @@ dispatch(struct kd_worker *w, const struct kd_tables *t, uint16_t port,
 		break;
 	default:
 		for (i = 0; i < n; i++)
-			kd_worker_drop(w, pkts[i], KD_DROP_PORT_UNKNOWN);
+			kd_stage_drop(w, pkts[i], KD_DROP_PORT_UNKNOWN);
 		break;
 	}
 }
@@ -104,6 +107,9 @@ kd_worker_main(void *arg)
 		uint32_t got = 0;
 		uint16_t i, n;
 
+		/* Published in this order, each a grace period apart: one consistent set. */
+		w->pol = kd_policy_get();
+		w->lb = kd_lb_get();
 		w->st->loops++;
 		for (i = 0; i < w->n_ports && t != NULL; i++) {
 			uint16_t port = w->ports[i];

@@ -8,9 +8,10 @@
  * in bulk, and report quiescent once per loop. Worker 0 also drains the
  * control TX ring (ARP requests built by the control thread).
  *
- * A packet leaves a stage in exactly one way: kd_worker_tx() into the
- * per-port TX buffer, or kd_worker_drop() with its reason. Both buffers hold
- * one RX burst and are flushed after every burst.
+ * The tables (routes, compiled policy, Services) are loaded once per loop,
+ * into the worker, and every stage of that loop uses those same pointers;
+ * the worker reports quiescent after TX, never between stages. How a packet
+ * leaves a stage is dataplane/stage.h.
  */
 
 #include <stdbool.h>
@@ -25,6 +26,8 @@
 struct rte_ring;
 struct kd_ct;
 struct kd_ct_cache;
+struct kd_lb;
+struct kd_policy;
 
 struct kd_txbuf {
 	uint16_t n;
@@ -41,6 +44,8 @@ struct kd_worker {
 	struct rte_ring *ctl_tx;	/* worker 0 only */
 	struct kd_ct *ct;		/* shared connection table */
 	struct kd_ct_cache *ctc;	/* this worker's cache in front of it; NULL: none */
+	const struct kd_policy *pol;	/* this loop's compiled policy; NULL: none isolated */
+	const struct kd_lb *lb;		/* this loop's Service tables; NULL: none */
 	uint32_t ct_lo, ct_hi, ct_cursor;	/* this worker's aging range */
 	uint64_t age_next, age_gap;	/* TSC of the next aging slice, and between two */
 	uint16_t n_dirty;
@@ -49,31 +54,6 @@ struct kd_worker {
 	struct rte_mbuf *drop[KD_BURST];
 	struct kd_txbuf tx[RTE_MAX_ETHPORTS];
 } __rte_cache_aligned;
-
-static __rte_always_inline void
-kd_worker_tx(struct kd_worker *w, uint16_t port, struct rte_mbuf *m)
-{
-	struct kd_txbuf *b = &w->tx[port];
-
-	if (b->n == 0)
-		w->dirty[w->n_dirty++] = port;
-	b->m[b->n++] = m;
-}
-
-static __rte_always_inline void
-kd_worker_drop(struct kd_worker *w, struct rte_mbuf *m, enum kd_drop_reason r)
-{
-	w->st->drop[r]++;
-	w->st->port[m->port].drops++;
-	w->drop[w->n_drop++] = m;
-}
-
-/** Free a packet that did its job (an ARP reply learned from); no drop is counted. */
-static __rte_always_inline void
-kd_worker_consume(struct kd_worker *w, struct rte_mbuf *m)
-{
-	w->drop[w->n_drop++] = m;
-}
 
 /** Stop flag for every worker; set by the control thread. */
 extern volatile bool kd_worker_quit;

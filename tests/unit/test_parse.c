@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "dataplane/egress.h"
 #include "dataplane/firewall.h"
 #include "dataplane/parse.h"
 
@@ -217,7 +218,7 @@ test_dec_ttl_keeps_checksum(void **state)
 		ip.packet_id = (uint16_t)(seed >> 16);
 		ip.total_length = (uint16_t)(seed >> 3);
 		ip.hdr_checksum = rte_ipv4_cksum(&ip);
-		kd_ipv4_dec_ttl(&ip);
+		kd_egress_dec_ttl(&ip);
 		assert_int_equal(rte_raw_cksum(&ip, sizeof(ip)), 0xffff);
 	}
 }
