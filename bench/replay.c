@@ -217,7 +217,7 @@ replay(struct rte_mempool *mp, char scenario, uint64_t packets, uint32_t flows)
 		w.n_dirty = 0;
 		rte_pktmbuf_free_bulk(w.drop, w.n_drop);
 		w.n_drop = 0;
-		kd_fw_age(&w, rte_rdtsc());
+		st.event[KD_EV_CT_EXPIRED] += kd_ct_age_tick(w.ct, &w.age, rte_rdtsc());
 		rte_rcu_qsbr_quiescent(kd_tables_qsbr(), 0);
 		done += KD_BURST;
 	}
@@ -263,7 +263,7 @@ main(int argc, char **argv)
 	w.ctc = kd_ct_cache_create(kd_ct_cache_default_entries(w.ct->capacity), SOCKET_ID_ANY);
 	if (w.ctc == NULL)
 		return 1;
-	w.ct_hi = w.ct->capacity;
+	w.age.hi = w.ct->capacity;
 	rte_rcu_qsbr_thread_register(kd_tables_qsbr(), 0);
 	rte_rcu_qsbr_thread_online(kd_tables_qsbr(), 0);
 	/* What the worker loop loads once per loop. */

@@ -212,9 +212,9 @@ launch_workers(struct daemon *d)
 				return -1;
 			}
 		}
-		w->ct_lo = (uint32_t)((uint64_t)cfg->ct_capacity * i / cfg->n_workers);
-		w->ct_hi = (uint32_t)((uint64_t)cfg->ct_capacity * (i + 1) / cfg->n_workers);
-		w->ct_cursor = w->ct_lo;
+		w->age.lo = (uint32_t)((uint64_t)cfg->ct_capacity * i / cfg->n_workers);
+		w->age.hi = (uint32_t)((uint64_t)cfg->ct_capacity * (i + 1) / cfg->n_workers);
+		w->age.cursor = w->age.lo;
 		for (p = 0; p < cfg->n_ports; p++)
 			w->ports[w->n_ports++] = d->port_ids[p];
 	}

@@ -23,6 +23,26 @@
  * bit says, before the record is read, whether its line 1 will be. Indices
  * stay under 2^30, so it fits the 32 bits a worker's cache keeps.
  */
+/* Every protocol without a tracker of its own is "other" (OVS's l4_protos[]). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+const struct kd_ct_proto *const kd_ct_protos[UINT8_MAX + 1] = {
+	[0 ... UINT8_MAX] = &kd_ct_proto_other,
+	[IPPROTO_TCP] = &kd_ct_proto_tcp,
+	[IPPROTO_UDP] = &kd_ct_proto_udp,
+	[IPPROTO_ICMP] = &kd_ct_proto_icmp,
+};
+#pragma GCC diagnostic pop
+
+#define AGE_SLICE 64
+/*
+ * Each worker sweeps its aging range once a second, AGE_SLICE records at a
+ * time, rather than a slice every loop: a loaded worker used to read two
+ * records per packet for it. Lookups check expiry themselves, so the pace
+ * delays only the freeing of room; a table over 3/4 full is swept every loop.
+ */
+#define AGE_SWEEP_S 1
+
 #define DATA(idx, nat, dir) \
 	((void *)(uintptr_t)(((uintptr_t)(idx) << 2) | ((uintptr_t)(nat) << 1) | (dir)))
 #define DATA_IDX(d) ((uint32_t)((uintptr_t)(d) >> 2))
@@ -425,4 +445,18 @@ kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t lo, uint32_t hi, uint32_t
 	*cursor = j;
 	kd_ct_reclaim(ct);
 	return n;
+}
+
+unsigned int
+kd_ct_age_tick(struct kd_ct *ct, struct kd_ct_ager *a, uint64_t now)
+{
+	if ((int64_t)(now - a->next) < 0 && kd_ct_count(ct) < ct->capacity / 4 * 3)
+		return 0;
+	if (unlikely(a->gap == 0)) {
+		uint32_t range = a->hi > a->lo ? a->hi - a->lo : 1;
+
+		a->gap = RTE_MAX(1u, ct->hz * AGE_SWEEP_S * AGE_SLICE / range);
+	}
+	a->next = now + a->gap;
+	return kd_ct_age(ct, &a->cursor, a->lo, a->hi, AGE_SLICE, now);
 }

@@ -39,6 +39,7 @@
 #include <rte_hash_crc.h>
 #include <rte_spinlock.h>
 
+#include "dataplane/ct_proto.h"
 #include "dataplane/ct_tcp.h"
 
 struct rte_hash;
@@ -128,21 +129,14 @@ struct kd_ct {
 };
 
 /** How long c lives without another packet, in TSC ticks, given its state. */
-static inline uint64_t
+static __rte_always_inline uint64_t
 kd_ct_timeout(const struct kd_ct *ct, const struct kd_ct_conn *c)
 {
-	bool replied = c->flags & KD_CT_F_REPLIED;
+	const struct kd_ct_proto *l4 = kd_ct_proto_of(c->proto);
 
-	switch (c->proto) {
-	case IPPROTO_TCP:
+	if (l4->tmo_by_state)
 		return ct->tmo[c->tcp.state];
-	case IPPROTO_UDP:
-		return ct->tmo[replied ? KD_CT_T_UDP_REPLIED : KD_CT_T_UDP_UNREPLIED];
-	case IPPROTO_ICMP:
-		return ct->tmo[KD_CT_T_ICMP];
-	default:
-		return ct->tmo[replied ? KD_CT_T_OTHER_REPLIED : KD_CT_T_OTHER_UNREPLIED];
-	}
+	return ct->tmo[l4->tmo[(c->flags & KD_CT_F_REPLIED) != 0]];
 }
 
 /** Defaults: Linux's. */
@@ -306,6 +300,19 @@ void kd_ct_reclaim(struct kd_ct *ct);
  */
 unsigned int kd_ct_age(struct kd_ct *ct, uint32_t *cursor, uint32_t lo, uint32_t hi,
 		       uint32_t slice, uint64_t now);
+
+/* One worker's share of aging: records [lo, hi), swept a slice at a time. */
+struct kd_ct_ager {
+	uint32_t lo, hi, cursor;
+	uint64_t next, gap;		/* TSC of the next slice, and between two */
+};
+
+/**
+ * Once per worker loop: age the next slice of a's share when it is due,
+ * pacing a whole sweep to a second (at once while the table is over 3/4
+ * full). Returns how many connections expired.
+ */
+unsigned int kd_ct_age_tick(struct kd_ct *ct, struct kd_ct_ager *a, uint64_t now);
 
 /** Number of live connections. */
 uint32_t kd_ct_count(const struct kd_ct *ct);

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <rte_common.h>
+#include <rte_ip.h>
+#include <rte_spinlock.h>
 #include <rte_tcp.h>
 
+#include "dataplane/conntrack.h"
+#include "dataplane/ct_proto.h"
 #include "dataplane/ct_tcp.h"
 
 #define sNO KD_CT_TCP_NONE
@@ -200,8 +204,9 @@ kd_ct_tcp_new(struct kd_ct_tcp *c, const struct kd_ct_tcp_seg *s)
 	return true;
 }
 
-enum kd_ct_tcp_verdict
-kd_ct_tcp_track(struct kd_ct_tcp *c, unsigned int dir, const struct kd_ct_tcp_seg *s)
+/* Inlined into the per-packet update below, so that the tracker costs one call. */
+static __rte_always_inline enum kd_ct_tcp_verdict
+track(struct kd_ct_tcp *c, unsigned int dir, const struct kd_ct_tcp_seg *s)
 {
 	unsigned int cls, next;
 
@@ -223,3 +228,80 @@ kd_ct_tcp_track(struct kd_ct_tcp *c, unsigned int dir, const struct kd_ct_tcp_se
 	c->state = (uint8_t)next;
 	return KD_CT_TCP_OK;
 }
+
+enum kd_ct_tcp_verdict
+kd_ct_tcp_track(struct kd_ct_tcp *c, unsigned int dir, const struct kd_ct_tcp_seg *s)
+{
+	return track(c, dir, s);
+}
+
+/* The segment as the tracker reads it; window scale from the SYN's options. */
+static __rte_always_inline void
+seg_parse(const struct rte_mbuf *m, const struct kd_pkt_meta *pm, struct kd_ct_tcp_seg *s)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, pm->l3_off);
+	const struct rte_tcp_hdr *th =
+		rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *, pm->l4_off);
+	uint16_t hl = (uint16_t)((th->data_off >> 4) * 4);
+	uint16_t tot = rte_be_to_cpu_16(ip->total_length);
+	uint16_t l4len = (uint16_t)(tot - (pm->l4_off - pm->l3_off));
+
+	s->seq = rte_be_to_cpu_32(th->sent_seq);
+	s->ack = rte_be_to_cpu_32(th->recv_ack);
+	s->win = rte_be_to_cpu_16(th->rx_win);
+	s->flags = th->tcp_flags;
+	s->payload = l4len > hl ? (uint32_t)(l4len - hl) : 0;
+	s->wscale = 0xff;
+	/* Window scale lives in the SYN's options. */
+	if ((th->tcp_flags & RTE_TCP_SYN_FLAG) && hl > sizeof(*th) &&
+	    pm->l4_off + hl <= rte_pktmbuf_data_len(m)) {
+		const uint8_t *o = (const uint8_t *)(th + 1), *e = (const uint8_t *)th + hl;
+
+		while (o < e && *o != 0) {
+			if (*o == 1) {
+				o++;
+				continue;
+			}
+			if (o + 1 >= e || o[1] < 2 || o + o[1] > e)
+				break;
+			if (o[0] == 3 && o[1] == 3)
+				s->wscale = o[2];
+			o += o[1];
+		}
+	}
+}
+
+static bool
+tcp_new_conn(struct kd_ct_tcp *st, const struct rte_mbuf *m, const struct kd_pkt_meta *pm)
+{
+	struct kd_ct_tcp_seg s;
+
+	seg_parse(m, pm, &s);
+	return kd_ct_tcp_new(st, &s);
+}
+
+static enum kd_ct_update
+tcp_update(struct kd_ct_conn *c, uint8_t dir, const struct rte_mbuf *m,
+	   const struct kd_pkt_meta *pm)
+{
+	enum kd_ct_tcp_verdict v = KD_CT_TCP_OK;
+	struct kd_ct_tcp_seg s;
+
+	seg_parse(m, pm, &s);
+	/* Both directions may be on two workers at once; neither waits. */
+	if (rte_spinlock_trylock(&c->lock)) {
+		v = track(&c->tcp, dir, &s);
+		rte_spinlock_unlock(&c->lock);
+	}
+	if (v == KD_CT_TCP_INVALID)
+		return KD_CT_UPDATE_INVALID;
+	return v == KD_CT_TCP_NEW ? KD_CT_UPDATE_REOPEN : KD_CT_UPDATE_VALID;
+}
+
+const struct kd_ct_proto kd_ct_proto_tcp = {
+	.name = "tcp",
+	.new_conn = tcp_new_conn,
+	.update = tcp_update,
+	.tmo_by_state = true,
+};

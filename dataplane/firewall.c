@@ -9,6 +9,7 @@
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/ct_cache.h"
+#include "dataplane/ct_icmp.h"
 #include "dataplane/firewall.h"
 #include "dataplane/lb.h"
 #include "dataplane/nat.h"
@@ -18,17 +19,6 @@
 
 struct kd_policy *kd_policy_live;
 
-#define AGE_SLICE 64
-/*
- * Each worker sweeps its aging range once a second, AGE_SLICE records at a
- * time, rather than a slice every loop: a loaded worker used to read two
- * records per packet for it. Lookups check expiry themselves, so the pace
- * delays only the freeing of room; a table over 3/4 full is swept every loop.
- */
-#define AGE_SWEEP_S 1
-#define NAT_PORT_MIN 1024	/* source ports a clash may move to: never privileged ones */
-#define NAT_PORT_TRIES 16
-#define MASQ_PORT_TRIES 64	/* then the range counts as exhausted for this connection */
 
 /* Bytes from the L4 header to the end of the IP packet, within the first segment. */
 static __rte_always_inline uint32_t
@@ -63,10 +53,10 @@ translate(struct kd_fw_pkt *p, const struct kd_ct_conn *c, uint8_t dir)
 }
 
 /*
- * An ICMP error passes if it is about a connection we track: its quoted
- * header, read backwards, is a key of that connection. If the connection
- * is translated, the error is too: the quote goes back to what its sender
- * knew, and the outer addresses move like the connection's own packets.
+ * An ICMP error passes if it is about a connection we track (ct_icmp.c). If
+ * the connection is translated, the error is too: the quote goes back to
+ * what its sender knew, and the outer addresses move like the connection's
+ * own packets.
  */
 static bool
 related(struct kd_worker *w, struct kd_fw_pkt *p)
@@ -75,37 +65,15 @@ related(struct kd_worker *w, struct kd_fw_pkt *p)
 	struct rte_ipv4_hdr *ip =
 		rte_pktmbuf_mtod_offset(p->m, struct rte_ipv4_hdr *, p->pm->l3_off);
 	uint32_t end = (uint32_t)p->pm->l3_off + rte_be_to_cpu_16(ip->total_length);
-	uint32_t q = (uint32_t)p->pm->l4_off + sizeof(struct rte_icmp_hdr);
-	const struct rte_ipv4_hdr *in;
+	enum kd_ct_icmp_rel rel;
 	const struct kd_ct_conn *c;
-	struct kd_ct_key k, r, outer;
-	const struct kd_ct_key *kp = &r;
+	struct kd_ct_key outer;
 	uint32_t idx;
 	uint8_t dir, d;
-	uint16_t ihl;
 
-	if (q + sizeof(*in) > end || q + sizeof(*in) > rte_pktmbuf_data_len(p->m))
-		return false;
-	in = rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, q);
-	ihl = (uint16_t)((in->version_ihl & 0xf) * 4);
-	if (ihl < sizeof(*in) || q + ihl + 4 > end || q + ihl + 4 > rte_pktmbuf_data_len(p->m))
-		return false;
-	k.ip[0] = in->src_addr;
-	k.ip[1] = in->dst_addr;
-	k.proto = in->next_proto_id;
-	k.pad = 0;
-	k.zone = p->zone;
-	k.port[0] = k.port[1] = 0;
-	if (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP || k.proto == IPPROTO_SCTP)
-		memcpy(k.port, (const uint8_t *)in + ihl, 4);
-	/* The quoted packet went the other way: its key is this error's reverse. */
-	kd_ct_key_reverse(&r, &k);
-	kd_ct_lookup_table(ct, NULL, kp, kd_ct_hash(kp), &idx, &dir);
-	if (idx == UINT32_MAX) {
-		kp = &k;
-		kd_ct_lookup_table(ct, NULL, kp, kd_ct_hash(kp), &idx, &dir);
-		return idx != UINT32_MAX;
-	}
+	rel = kd_ct_icmp_related(ct, p->m, p->pm, p->zone, &idx, &dir);
+	if (rel != KD_CT_ICMP_QUOTED)
+		return rel != KD_CT_ICMP_NONE;
 	c = &ct->conn[idx];
 	if (!(c->flags & KD_CT_F_NAT))
 		return true;
@@ -125,42 +93,6 @@ related(struct kd_worker *w, struct kd_fw_pkt *p)
 	p->hop = c->hop;
 	w->st->event[KD_EV_NAT_ICMP_ERROR]++;
 	return true;
-}
-
-static void
-tcp_seg(const struct kd_fw_pkt *p, struct kd_ct_tcp_seg *s)
-{
-	const struct rte_ipv4_hdr *ip =
-		rte_pktmbuf_mtod_offset(p->m, const struct rte_ipv4_hdr *, p->pm->l3_off);
-	const struct rte_tcp_hdr *th =
-		rte_pktmbuf_mtod_offset(p->m, const struct rte_tcp_hdr *, p->pm->l4_off);
-	uint16_t hl = (uint16_t)((th->data_off >> 4) * 4);
-	uint16_t tot = rte_be_to_cpu_16(ip->total_length);
-	uint16_t l4len = (uint16_t)(tot - (p->pm->l4_off - p->pm->l3_off));
-
-	s->seq = rte_be_to_cpu_32(th->sent_seq);
-	s->ack = rte_be_to_cpu_32(th->recv_ack);
-	s->win = rte_be_to_cpu_16(th->rx_win);
-	s->flags = th->tcp_flags;
-	s->payload = l4len > hl ? (uint32_t)(l4len - hl) : 0;
-	s->wscale = 0xff;
-	/* Window scale lives in the SYN's options. */
-	if ((th->tcp_flags & RTE_TCP_SYN_FLAG) && hl > sizeof(*th) &&
-	    p->pm->l4_off + hl <= rte_pktmbuf_data_len(p->m)) {
-		const uint8_t *o = (const uint8_t *)(th + 1), *e = (const uint8_t *)th + hl;
-
-		while (o < e && *o != 0) {
-			if (*o == 1) {
-				o++;
-				continue;
-			}
-			if (o + 1 >= e || o[1] < 2 || o + o[1] > e)
-				break;
-			if (o[0] == 3 && o[1] == 3)
-				s->wscale = o[2];
-			o += o[1];
-		}
-	}
 }
 
 /* A refusal counts for every policy isolating that pod in that direction. */
@@ -234,61 +166,23 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 static int
 nat_clash(struct kd_ct *ct, struct kd_fw_pkt *p, uint64_t now, uint32_t *found, uint8_t *dir)
 {
-	uint32_t h = rte_hash_crc(&p->key, sizeof(p->key), 0x9e3779b9);
-	struct kd_ct_key rk;
-	unsigned int i;
-	int idx = -EEXIST;
+	int idx = kd_nat_clash_insert(ct, &p->key, p->hash, &p->xkey, p->hop, now, found, dir);
 
-	for (i = 0; i < NAT_PORT_TRIES && idx == -EEXIST && *found == UINT32_MAX; i++) {
-		uint16_t port = (uint16_t)(NAT_PORT_MIN + (h + i * 7919u) % (65536 - NAT_PORT_MIN));
-
-		p->xkey.port[0] = rte_cpu_to_be_16(port);
-		kd_ct_key_reverse(&rk, &p->xkey);
-		idx = kd_ct_insert_with_hash(ct, &p->key, p->hash, &rk, p->hop, now, found, dir);
-	}
 	if (idx >= 0)
 		rewrite(p, &p->xkey);
 	return idx;
 }
 
-/*
- * Masquerade a connection leaving the cluster: source the node IP, and a
- * port of the range that no other connection's reply uses toward this
- * destination. The original port is kept when it is free and in range, as
- * Linux does; otherwise ports are probed from a hash of the tuple. Each
- * probe is an insert of both keys under the table's writer lock, so the
- * choice is exact with any number of workers.
- */
+/* A connection leaving the cluster: source the node IP and a free port of the range. */
 static int
 masquerade(const struct kd_tables *t, struct kd_ct *ct, struct kd_fw_pkt *p, uint64_t now,
 	   uint32_t *found, uint8_t *dir)
 {
-	uint32_t range = (uint32_t)t->masq_hi - t->masq_lo + 1;
-	uint32_t h = rte_hash_crc(&p->key, sizeof(p->key), 0x85ebca6b) % range;
-	uint16_t orig = rte_be_to_cpu_16(p->key.port[0]);
-	uint32_t i, tries = RTE_MIN(range, (uint32_t)MASQ_PORT_TRIES);
-	struct kd_ct_key rk;
-	int idx = -EEXIST;
-
 	/* A Service connection to an endpoint outside the cluster keeps its DNAT. */
 	if (!p->nat)
 		p->xkey = p->key;
-	p->xkey.ip[0] = t->vtep_ip;
-	p->xkey.zone = KD_ZONE_UNDERLAY;
-	if (orig < t->masq_lo || orig > t->masq_hi)
-		orig = 0;
-	for (i = 0; i <= tries && idx == -EEXIST && *found == UINT32_MAX; i++) {
-		uint16_t port = i == 0 ? orig : (uint16_t)(t->masq_lo + (h + i - 1) % range);
-
-		if (port == 0)
-			continue;
-		p->xkey.port[0] = rte_cpu_to_be_16(port);
-		kd_ct_key_reverse(&rk, &p->xkey);
-		idx = kd_ct_insert_with_hash(ct, &p->key, p->hash, &rk, p->hop, now, found, dir);
-	}
-	if (idx == -EEXIST && *found == UINT32_MAX)
-		return -EADDRINUSE;
-	return idx;
+	return kd_nat_masquerade_insert(ct, &p->key, p->hash, &p->xkey, t->vtep_ip, t->masq_lo,
+					t->masq_hi, p->hop, now, found, dir);
 }
 
 /*
@@ -313,8 +207,8 @@ admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 	enum kd_drop_reason why = KD_PARSE_OK;
 	struct kd_ct_key pk, rk;
 	const struct kd_ct_key *reply = NULL;
+	const struct kd_ct_proto *l4 = kd_ct_proto_of(k->proto);
 	struct kd_ct_tcp tcp;
-	struct kd_ct_tcp_seg s;
 	struct kd_ct_conn *c;
 	uint32_t verdict, found;
 	uint8_t dir;
@@ -328,11 +222,8 @@ admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 	verdict = policy_verdict(w->st, pol, p, p->nat ? &pk : k, &why);
 	if (verdict == KD_POL_DENY)
 		return why;
-	if (k->proto == IPPROTO_TCP) {
-		tcp_seg(p, &s);
-		if (!kd_ct_tcp_new(&tcp, &s))
-			return KD_DROP_CT_INVALID;
-	}
+	if (l4->new_conn != NULL && !l4->new_conn(&tcp, p->m, p->pm))
+		return KD_DROP_CT_INVALID;
 	found = UINT32_MAX;
 	if (unlikely(p->masq)) {
 		idx = masquerade(t, ct, p, now, &found, &dir);
@@ -369,7 +260,7 @@ admit(struct kd_worker *w, const struct kd_tables *t, const struct kd_policy *po
 	if (unlikely(idx < 0))
 		return idx == -ENOSPC ? KD_DROP_CT_FULL : KD_DROP_CT_RACE;
 	c = &ct->conn[idx];
-	if (k->proto == IPPROTO_TCP)
+	if (l4->new_conn != NULL)
 		c->tcp = tcp;
 	c->policy = verdict == KD_POL_OPEN ? 0 : verdict;
 	if (c->policy != 0 && c->policy <= KD_STATS_POLICIES)
@@ -413,23 +304,17 @@ established(struct kd_worker *w, const struct kd_policy *pol, struct kd_fw_pkt *
 {
 	struct kd_ct *ct = w->ct;
 	struct kd_ct_conn *c = &ct->conn[idx];
+	const struct kd_ct_proto *l4 = kd_ct_proto_of(c->proto);
 	uint32_t pgen = pol != NULL ? (uint32_t)pol->gen : 0;
 
 	if (unlikely(c->pgen != pgen) && !rejudge(w, pol, p, c, idx, dir, pgen))
 		return KD_DROP_POLICY_CUT;
-	if (c->proto == IPPROTO_TCP) {
-		struct kd_ct_tcp_seg s;
-		enum kd_ct_tcp_verdict v = KD_CT_TCP_OK;
+	if (l4->update != NULL) {
+		enum kd_ct_update v = l4->update(c, dir, p->m, p->pm);
 
-		tcp_seg(p, &s);
-		/* Both directions may be on two workers at once; neither waits. */
-		if (rte_spinlock_trylock(&c->lock)) {
-			v = kd_ct_tcp_track(&c->tcp, dir, &s);
-			rte_spinlock_unlock(&c->lock);
-		}
-		if (v == KD_CT_TCP_INVALID)
+		if (v == KD_CT_UPDATE_INVALID)
 			return KD_DROP_CT_INVALID;
-		if (v == KD_CT_TCP_NEW) {
+		if (v == KD_CT_UPDATE_REOPEN) {
 			kd_ct_delete(ct, idx);
 			*reopen = true;
 			return KD_PARSE_OK;
@@ -698,23 +583,4 @@ kd_fw_commit_burst(struct kd_worker *w, const struct kd_tables *t, struct kd_fw_
 		else
 			p[i].state = KD_FW_PASS;
 	}
-}
-
-void
-kd_fw_age(struct kd_worker *w, uint64_t now)
-{
-	unsigned int n;
-
-	if (w->ct == NULL)
-		return;
-	if ((int64_t)(now - w->age_next) < 0 && kd_ct_count(w->ct) < w->ct->capacity / 4 * 3)
-		return;
-	if (unlikely(w->age_gap == 0)) {
-		uint32_t range = w->ct_hi > w->ct_lo ? w->ct_hi - w->ct_lo : 1;
-
-		w->age_gap = RTE_MAX(1u, w->ct->hz * AGE_SWEEP_S * AGE_SLICE / range);
-	}
-	w->age_next = now + w->age_gap;
-	n = kd_ct_age(w->ct, &w->ct_cursor, w->ct_lo, w->ct_hi, AGE_SLICE, now);
-	w->st->event[KD_EV_CT_EXPIRED] += n;
 }

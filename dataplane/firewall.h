@@ -41,6 +41,7 @@
 
 #include "dataplane/conntrack.h"
 #include "dataplane/ct_cache.h"
+#include "dataplane/ct_icmp.h"
 #include "dataplane/parse.h"
 #include "dataplane/tables.h"
 #include "dataplane/worker.h"
@@ -141,8 +142,10 @@ kd_fw_pkt_init(const struct kd_worker *w, struct kd_fw_pkt *p, struct rte_mbuf *
 			ports = kd_fw_pair(ic->icmp_ident, 0);
 		else if (ic->icmp_type == RTE_IP_ICMP_ECHO_REPLY)
 			ports = kd_fw_pair(0, ic->icmp_ident);
-		else if (ic->icmp_type == 3 || ic->icmp_type == 11 || ic->icmp_type == 12)
-			kind = KD_FW_KEY_RELATED;	/* unreachable, time exceeded, parameter problem */
+		else if (ic->icmp_type == KD_CT_ICMP_DEST_UNREACH ||
+			 ic->icmp_type == KD_CT_ICMP_TIME_EXCEEDED ||
+			 ic->icmp_type == KD_CT_ICMP_PARAM_PROBLEM)
+			kind = KD_FW_KEY_RELATED;
 	}
 	p->kind = kind;
 	/* struct kd_ct_key as two words: the addresses as they sit in the header, ... */
@@ -180,8 +183,5 @@ void kd_fw_commit_burst(struct kd_worker *w, const struct kd_tables *t, struct k
 
 /** The caller drops a packet between the phases. */
 void kd_fw_drop(struct kd_worker *w, struct kd_fw_pkt *p, enum kd_drop_reason r);
-
-/** Age a slice of this worker's share of the connection table; once per loop. */
-void kd_fw_age(struct kd_worker *w, uint64_t now);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_hash_crc.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -10,6 +12,11 @@
 #include <rte_udp.h>
 
 #include "dataplane/nat.h"
+#include "dataplane/tables.h"
+
+#define NAT_PORT_MIN 1024	/* source ports a clash may move to: never privileged ones */
+#define NAT_PORT_TRIES 16
+#define MASQ_PORT_TRIES 64	/* then the range counts as exhausted for this connection */
 
 /*
  * Headers sit at any even offset, so fields are read and written by value
@@ -200,4 +207,54 @@ kd_nat_icmp_error(void *l3, void *l4, uint32_t len, const struct kd_ct_key *oute
 	ic->icmp_cksum = 0;
 	ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, len);
 	return true;
+}
+
+int
+kd_nat_clash_insert(struct kd_ct *ct, const struct kd_ct_key *key, uint32_t key_hash,
+		    struct kd_ct_key *xkey, uint16_t hop, uint64_t now, uint32_t *found,
+		    uint8_t *found_dir)
+{
+	uint32_t h = rte_hash_crc(key, sizeof(*key), 0x9e3779b9);
+	struct kd_ct_key rk;
+	unsigned int i;
+	int idx = -EEXIST;
+
+	for (i = 0; i < NAT_PORT_TRIES && idx == -EEXIST && *found == UINT32_MAX; i++) {
+		uint16_t port = (uint16_t)(NAT_PORT_MIN + (h + i * 7919u) % (65536 - NAT_PORT_MIN));
+
+		xkey->port[0] = rte_cpu_to_be_16(port);
+		kd_ct_key_reverse(&rk, xkey);
+		idx = kd_ct_insert_with_hash(ct, key, key_hash, &rk, hop, now, found, found_dir);
+	}
+	return idx;
+}
+
+int
+kd_nat_masquerade_insert(struct kd_ct *ct, const struct kd_ct_key *key, uint32_t key_hash,
+			 struct kd_ct_key *xkey, rte_be32_t node_ip, uint16_t lo, uint16_t hi,
+			 uint16_t hop, uint64_t now, uint32_t *found, uint8_t *found_dir)
+{
+	uint32_t range = (uint32_t)hi - lo + 1;
+	uint32_t h = rte_hash_crc(key, sizeof(*key), 0x85ebca6b) % range;
+	uint16_t orig = rte_be_to_cpu_16(key->port[0]);
+	uint32_t i, tries = RTE_MIN(range, (uint32_t)MASQ_PORT_TRIES);
+	struct kd_ct_key rk;
+	int idx = -EEXIST;
+
+	xkey->ip[0] = node_ip;
+	xkey->zone = KD_ZONE_UNDERLAY;
+	if (orig < lo || orig > hi)
+		orig = 0;
+	for (i = 0; i <= tries && idx == -EEXIST && *found == UINT32_MAX; i++) {
+		uint16_t port = i == 0 ? orig : (uint16_t)(lo + (h + i - 1) % range);
+
+		if (port == 0)
+			continue;
+		xkey->port[0] = rte_cpu_to_be_16(port);
+		kd_ct_key_reverse(&rk, xkey);
+		idx = kd_ct_insert_with_hash(ct, key, key_hash, &rk, hop, now, found, found_dir);
+	}
+	if (idx == -EEXIST && *found == UINT32_MAX)
+		return -EADDRINUSE;
+	return idx;
 }

@@ -4,7 +4,8 @@
 
 /*
  * Address and port rewriting for IPv4 with TCP, UDP or SCTP, of an ICMP
- * echo's identifier, and of the packet an ICMP error quotes. Checksums are patched incrementally
+ * echo's identifier, and of the packet an ICMP error quotes; and the choice
+ * of a translated source port that is free (clashes, masquerade). Checksums are patched incrementally
  * (RFC 1624) for IPv4, TCP and UDP, so the cost does not grow with the
  * payload and a checksum that was wrong stays wrong; a UDP checksum of zero
  * (none) stays zero. SCTP's CRC32c covers the ports but no addresses, so it
@@ -57,5 +58,28 @@ void kd_nat_rewrite(void *l3, void *l4, uint32_t len, const struct kd_ct_key *t)
  */
 bool kd_nat_icmp_error(void *l3, void *l4, uint32_t len, const struct kd_ct_key *outer,
 		       const struct kd_ct_key *q);
+
+/**
+ * Insert the connection key (hash key_hash) translated to xkey, moving
+ * xkey's source port until its reply tuple is free (Linux's NAT on a tuple
+ * in use): kd_ct_insert_with_hash()'s results, for the last port tried.
+ */
+int kd_nat_clash_insert(struct kd_ct *ct, const struct kd_ct_key *key, uint32_t key_hash,
+			struct kd_ct_key *xkey, uint16_t hop, uint64_t now, uint32_t *found,
+			uint8_t *found_dir);
+
+/**
+ * Masquerade: insert the connection key (hash key_hash) with xkey sourced
+ * from node_ip in the underlay zone and a source port of [lo, hi] that no
+ * other connection's reply uses toward this destination. The original port
+ * is kept when it is free and in range, as Linux does; otherwise ports are
+ * probed from a hash of the tuple. Each probe is an insert of both keys
+ * under the table's writer lock, so the choice is exact with any number of
+ * workers. kd_ct_insert_with_hash()'s results, or -EADDRINUSE when no port
+ * of the range is free.
+ */
+int kd_nat_masquerade_insert(struct kd_ct *ct, const struct kd_ct_key *key, uint32_t key_hash,
+			     struct kd_ct_key *xkey, rte_be32_t node_ip, uint16_t lo, uint16_t hi,
+			     uint16_t hop, uint64_t now, uint32_t *found, uint8_t *found_dir);
 
 #endif

@@ -123,7 +123,8 @@ kd_worker_main(void *arg)
 		}
 		if (w->ctl_tx != NULL)
 			drain_ctl_tx(w);
-		kd_fw_age(w, start);
+		if (w->ct != NULL)
+			w->st->event[KD_EV_CT_EXPIRED] += kd_ct_age_tick(w->ct, &w->age, start);
 		rte_rcu_qsbr_quiescent(q, w->id);
 		if (got != 0) {
 			w->st->busy_tsc += rte_rdtsc() - start;

@@ -19,12 +19,12 @@
 
 #include <rte_mbuf.h>
 
+#include "dataplane/conntrack.h"
 #include "dataplane/stats.h"
 
 #define KD_BURST 32
 
 struct rte_ring;
-struct kd_ct;
 struct kd_ct_cache;
 struct kd_lb;
 struct kd_policy;
@@ -46,8 +46,7 @@ struct kd_worker {
 	struct kd_ct_cache *ctc;	/* this worker's cache in front of it; NULL: none */
 	const struct kd_policy *pol;	/* this loop's compiled policy; NULL: none isolated */
 	const struct kd_lb *lb;		/* this loop's Service tables; NULL: none */
-	uint32_t ct_lo, ct_hi, ct_cursor;	/* this worker's aging range */
-	uint64_t age_next, age_gap;	/* TSC of the next aging slice, and between two */
+	struct kd_ct_ager age;		/* this worker's share of the table's aging */
 	uint16_t n_dirty;
 	uint16_t dirty[RTE_MAX_ETHPORTS];
 	uint16_t n_drop;

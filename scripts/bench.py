@@ -26,7 +26,7 @@ back: the harness works (no threshold on any figure).
 valgrind's callgrind on kdpu-replay, a fixed replay through the same stages
 without ports: two replays of different lengths, the difference over the
 difference in packets, so setup and warm-up cancel out. Only the stages are
-counted (kd_fwd_vnic_burst, kd_vxlan_uplink_burst, kd_fw_age), not the replay's
+counted (kd_fwd_vnic_burst, kd_vxlan_uplink_burst, kd_ct_age_tick), not the replay's
 own mbuf handling. The count is the same on every run of the same binary.
 """
 import argparse
@@ -265,7 +265,7 @@ def one(build, dut, scenario, flows, seconds, warmup, tries=3, ovs_ct="mark"):
     raise RuntimeError("unreachable")
 
 
-STAGES = ("kd_vxlan_uplink_burst", "kd_fwd_vnic_burst", "kd_fw_age")
+STAGES = ("kd_vxlan_uplink_burst", "kd_fwd_vnic_burst", "kd_ct_age_tick")
 
 
 def callgrind_ir(build, scenario, packets, flows):
