@@ -17,8 +17,6 @@
 #include "dataplane/reject.h"
 #include "dataplane/stage.h"
 
-struct kd_policy *kd_policy_live;
-
 
 /* Bytes from the L4 header to the end of the IP packet, within the first segment. */
 static __rte_always_inline uint32_t

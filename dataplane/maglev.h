@@ -24,11 +24,4 @@ bool kd_maglev_is_prime(uint32_t n);
  */
 int kd_maglev_build(uint32_t *table, uint32_t m, const uint64_t *keys, uint32_t n);
 
-/** The table entry for a flow hash. */
-static inline uint32_t
-kd_maglev_lookup(const uint32_t *table, uint32_t m, uint32_t hash)
-{
-	return table[hash % m];
-}
-
 #endif

@@ -9,18 +9,6 @@
 
 #include "dataplane/stats.h"
 
-static const char *const drop_desc[KD_DROP_MAX] = {
-#define KD_DROP(name, desc) [KD_DROP_##name] = desc,
-#include "dataplane/drops.def"
-#undef KD_DROP
-};
-
-static const char *const event_desc[KD_EV_MAX] = {
-#define KD_EVENT(name, desc) [KD_EV_##name] = desc,
-#include "dataplane/events.def"
-#undef KD_EVENT
-};
-
 /* Lower-case names are built once so telemetry keys look like DPDK's own. */
 static char drop_name[KD_DROP_MAX][48];
 static char event_name[KD_EV_MAX][48];
@@ -53,21 +41,9 @@ kd_stats_drop_name(enum kd_drop_reason r)
 }
 
 const char *
-kd_stats_drop_desc(enum kd_drop_reason r)
-{
-	return r < KD_DROP_MAX ? drop_desc[r] : "unknown";
-}
-
-const char *
 kd_stats_event_name(enum kd_event e)
 {
 	return e < KD_EV_MAX ? event_name[e] : "unknown";
-}
-
-const char *
-kd_stats_event_desc(enum kd_event e)
-{
-	return e < KD_EV_MAX ? event_desc[e] : "unknown";
 }
 
 void

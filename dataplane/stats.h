@@ -55,11 +55,9 @@ struct kd_stats {
 	uint64_t pol_deny[KD_STATS_POLICIES];
 } __rte_cache_aligned;
 
-/** Name ("parse_trunc_l2") and description of a drop reason. */
+/** Name of a drop reason ("parse_trunc_l2"); of an event, below. */
 const char *kd_stats_drop_name(enum kd_drop_reason r);
-const char *kd_stats_drop_desc(enum kd_drop_reason r);
 const char *kd_stats_event_name(enum kd_event e);
-const char *kd_stats_event_desc(enum kd_event e);
 
 /** Sum n per-worker structs into *out. Any thread. */
 void kd_stats_sum(struct kd_stats *out, const struct kd_stats *per_worker, unsigned int n);
