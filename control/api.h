@@ -27,6 +27,10 @@ struct kd_ct;
 struct kd_publish;
 struct kd_stats;
 
+/* List pages: the size when the request gives none, and the largest. */
+#define KD_API_PAGE_DEFAULT 100
+#define KD_API_PAGE_MAX 1000
+
 struct kd_api {
 	struct kd_store store;
 	const struct kd_config *cfg;	/* vNIC ports for Netdev checks, the local VTEP */
@@ -62,6 +66,17 @@ enum kd_status kd_api_create(struct kd_api *api, const struct kd_kind *k,
  */
 enum kd_status kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal,
 			   struct kd_err *e);
+
+/** Packs m into a malloc'd *out of *len bytes. */
+enum kd_status kd_api_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len,
+			   struct kd_err *e);
+
+/** GetStats (api_stats.c): the workers' counters summed, per policy, per port. */
+enum kd_status kd_api_get_stats(struct kd_api *api, uint8_t **out, size_t *len,
+				struct kd_err *e);
+/** ListFlows (api_stats.c): a page of the connection table, filtered. */
+enum kd_status kd_api_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r,
+				 uint8_t **out, size_t *len, struct kd_err *e);
 
 /** ListServiceFrontends (api_lb.c): the live Service tables with connection counts. */
 enum kd_status kd_api_list_frontends(const struct kd_api *api,

@@ -16,11 +16,11 @@
 #include "control/store.h"
 #include "control/maglev_cache.h"
 #include "control/translate_service.h"
+#include "control/translate_slices.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/maglev.h"
 #include "dataplane/tables.h"
 
-#define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 #define DEF_AFFINITY_S 10800	/* Kubernetes' default ClientIP timeout */
 
 struct unit;
@@ -32,14 +32,6 @@ struct kd_translate_service {
 	struct unit **units;		/* the last build's Services, by serial */
 	size_t n_units;
 	uint64_t gen;
-};
-
-/* A slice, by the Service it belongs to: the build's index of the store's slices. */
-struct slice_ref {
-	uint32_t h;			/* of (ns, svc): the index sorts by it first */
-	const char *ns, *svc;
-	const PB(EndpointSlice) *es;
-	uint64_t serial;
 };
 
 /* Everything one Service's compilation allocates or holds, released together. */
@@ -275,13 +267,6 @@ kd_translate_service_retire(struct kd_translate_service *sc, struct kd_lb *old,
 	kd_translate_service_discard(sc, old);
 }
 
-static uint8_t
-proto_num(int p)
-{
-	return p == PB_C(PROTOCOL__PROTOCOL_UDP) ? IPPROTO_UDP :
-	       p == PB_C(PROTOCOL__PROTOCOL_SCTP) ? IPPROTO_SCTP : IPPROTO_TCP;
-}
-
 static const char *
 proto_name(uint8_t p)
 {
@@ -292,207 +277,6 @@ static bool
 is_set(const char *s)
 {
 	return s != NULL && s[0] != '\0';
-}
-
-/* The Service an IPv4 slice belongs to, by its label; NULL for none. */
-static const char *
-slice_service(const PB(EndpointSlice) *es)
-{
-	const PB(ObjectMeta) *m = es->metadata;
-	size_t i;
-
-	if (m == NULL || (is_set(es->address_type) && strcmp(es->address_type, "IPv4") != 0))
-		return NULL;
-	for (i = 0; i < m->n_labels; i++)
-		if (strcmp(m->labels[i]->key, SERVICE_NAME_LABEL) == 0)
-			return m->labels[i]->value;
-	return NULL;
-}
-
-/* A reference to (ns, svc) with its hash; the terminating NUL separates the two. */
-static struct slice_ref
-ref(const char *ns, const char *svc)
-{
-	uint32_t h = rte_hash_crc(ns, strlen(ns) + 1, 0);
-
-	return (struct slice_ref){ .h = rte_hash_crc(svc, strlen(svc), h), .ns = ns, .svc = svc };
-}
-
-/* By hash, then by name: names are compared only between refs of equal hash. */
-static int
-cmp_ref(const void *a, const void *b)
-{
-	const struct slice_ref *x = a, *y = b;
-	int c;
-
-	if (x->h != y->h)
-		return x->h < y->h ? -1 : 1;
-	c = strcmp(x->ns, y->ns);
-	return c != 0 ? c : strcmp(x->svc, y->svc);
-}
-
-/*
- * The store's slices sorted by the (namespace, Service) they belong to,
- * once per build, so that each Service finds its own by binary search.
- */
-static struct slice_ref *
-index_slices(const struct kd_store *s, size_t *n)
-{
-	const struct kd_store_kind *k = &s->kind[KD_KIND_ENDPOINTSLICE];
-	struct slice_ref *r = malloc((k->n ? k->n : 1) * sizeof(*r));
-	size_t i;
-
-	*n = 0;
-	if (r == NULL)
-		return NULL;
-	for (i = 0; i < k->n; i++) {
-		const PB(EndpointSlice) *es = (const PB(EndpointSlice) *)k->obj[i];
-		const char *svc = slice_service(es);
-
-		if (svc != NULL) {
-			r[*n] = ref(es->metadata->namespace_, svc);
-			r[*n].es = es;
-			r[(*n)++].serial = k->serial[i];
-		}
-	}
-	qsort(r, *n, sizeof(*r), cmp_ref);
-	return r;
-}
-
-/* Where svc's slices start in the index; *count says how many there are. */
-static size_t
-slices_of(const struct slice_ref *idx, size_t n, const PB(Service) *svc, size_t *count)
-{
-	struct slice_ref key = ref(svc->metadata->namespace_, svc->metadata->name);
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cmp_ref(&idx[mid], &key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (*count = 0; lo + *count < n && cmp_ref(&idx[lo + *count], &key) == 0; (*count)++)
-		;
-	return lo;
-}
-
-/* The endpoint port for a Service port in one slice, or 0 if it has none. */
-static uint16_t
-slice_port(const PB(EndpointSlice) *es, const PB(ServicePort) *sp)
-{
-	const char *name = sp->name != NULL ? sp->name : "";
-	size_t i;
-
-	for (i = 0; i < es->n_ports; i++) {
-		const PB(EndpointPort) *p = es->ports[i];
-
-		if (strcmp(p->name != NULL ? p->name : "", name) == 0 &&
-		    proto_num(p->protocol) == proto_num(sp->protocol))
-			return (uint16_t)p->port;
-	}
-	/* Without a slice port, only a numeric target can be meant. */
-	if (sp->target_port == NULL)
-		return (uint16_t)sp->port;
-	if (sp->target_port->value_case == PB_C(INT_OR_STRING__VALUE_NUMBER))
-		return (uint16_t)sp->target_port->number;
-	return 0;
-}
-
-static bool
-cond(const Google__Protobuf__BoolValue *v, bool unset)
-{
-	return v != NULL ? v->value : unset;
-}
-
-struct eps {
-	struct kd_lb_backend *v;
-	size_t n, cap;
-};
-
-/* Every endpoint of the Service for port sp, merged over its slices. */
-static int
-gather(struct eps *out, const struct slice_ref *idx, size_t n_idx, const PB(Service) *svc,
-       const PB(ServicePort) *sp, const char *node)
-{
-	size_t n, first = slices_of(idx, n_idx, svc, &n), i, j, x;
-
-	out->n = 0;
-	for (i = first; i < first + n; i++) {
-		const PB(EndpointSlice) *es = idx[i].es;
-		uint16_t port;
-
-		if ((port = slice_port(es, sp)) == 0)
-			continue;
-		for (j = 0; j < es->n_endpoints; j++) {
-			const PB(Endpoint) *ep = es->endpoints[j];
-			const PB(EndpointConditions) *c = ep->conditions;
-			struct kd_lb_backend b = { .port = rte_cpu_to_be_16(port) }, *nv;
-			bool ready = c != NULL ? cond(c->ready, true) : true;
-			bool serving = c != NULL ? cond(c->serving, ready) : ready;
-			bool term = c != NULL ? cond(c->terminating, false) : false;
-
-			/* Kubernetes: the addresses are fungible; use the first. */
-			if (ep->n_addresses == 0 || kd_config_parse_ipv4(ep->addresses[0], &b.ip) != 0)
-				continue;
-			b.flags = (uint8_t)((ready ? KD_LB_EP_READY : 0) |
-					    (serving ? KD_LB_EP_SERVING : 0) |
-					    (term ? KD_LB_EP_TERMINATING : 0) |
-					    (is_set(ep->node_name) && strcmp(ep->node_name, node) == 0 ?
-						     KD_LB_EP_LOCAL : 0));
-			for (x = 0; x < out->n; x++)
-				if (out->v[x].ip == b.ip && out->v[x].port == b.port)
-					break;
-			if (x < out->n) {
-				/* The same endpoint in two slices: the readier report wins. */
-				if ((b.flags & KD_LB_EP_READY) && !(out->v[x].flags & KD_LB_EP_READY))
-					out->v[x] = b;
-				continue;
-			}
-			nv = room(out->v, &out->cap, out->n, sizeof(*nv));
-			if (nv == NULL)
-				return -ENOMEM;
-			out->v = nv;
-			out->v[out->n++] = b;
-		}
-	}
-	return 0;
-}
-
-/*
- * Which endpoints take new connections: ready ones, or if there are none,
- * serving terminating ones; only this node's when local. Marks them with
- * used and returns how many; *elsewhere tells that a local pool is empty
- * only because the endpoints are on other nodes.
- */
-static uint32_t
-choose(struct kd_lb_backend *be, size_t n, bool local, uint8_t used, bool *elsewhere)
-{
-	uint32_t count = 0;
-	size_t i;
-	int pass;
-
-	*elsewhere = false;
-	for (i = 0; i < n; i++)
-		be[i].flags &= (uint8_t)~used;
-	for (pass = 0; pass < 2 && count == 0; pass++)
-		for (i = 0; i < n; i++) {
-			uint8_t f = be[i].flags;
-			bool takes = pass == 0 ? (f & KD_LB_EP_READY) != 0 :
-				     (f & KD_LB_EP_SERVING) && (f & KD_LB_EP_TERMINATING);
-
-			if (!takes)
-				continue;
-			if (local && !(f & KD_LB_EP_LOCAL)) {
-				*elsewhere = true;
-				continue;
-			}
-			be[i].flags |= used;
-			count++;
-		}
-	return count;
 }
 
 /* An endpoint's Maglev key, and where it sits in the frontend's be[]. */
@@ -529,7 +313,7 @@ pool(struct kd_translate_service *sc, struct build *b, struct kd_lb_pool *pl, st
 	bool elsewhere;
 	int ret = -ENOMEM;
 
-	if (choose(be, n, local, used, &elsewhere) == 0) {
+	if (kd_translate_slices_choose(be, n, local, used, &elsewhere) == 0) {
 		pl->m = 0;
 		pl->empty = elsewhere ? KD_LB_DROP : KD_LB_REFUSE;
 		return 0;
@@ -699,8 +483,9 @@ disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
 }
 
 static int
-add_service(struct kd_translate_service *sc, struct build *b, const struct slice_ref *slices,
-	    size_t n_slices, const PB(Service) *svc, struct eps *eps, struct kd_err *e)
+add_service(struct kd_translate_service *sc, struct build *b,
+	    const struct kd_translate_slices_ref *slices,
+	    size_t n_slices, const PB(Service) *svc, struct kd_translate_slices_eps *eps, struct kd_err *e)
 {
 	const PB(ServiceSpec) *sp = svc->spec;
 	bool affinity = sp->session_affinity == PB_C(SESSION_AFFINITY__SESSION_AFFINITY_CLIENT_IP);
@@ -720,7 +505,7 @@ add_service(struct kd_translate_service *sc, struct build *b, const struct slice
 	for (i = 0; i < sp->n_ports; i++) {
 		const PB(ServicePort) *p = sp->ports[i];
 
-		if (gather(eps, slices, n_slices, svc, p, cfg->node_name) != 0)
+		if (kd_translate_slices_gather(eps, slices, n_slices, svc, p, cfg->node_name) != 0)
 			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		nv = vips(svc, p, cfg->vtep_ip, v, RTE_DIM(v));
 		for (j = 0; j < nv; j++) {
@@ -733,7 +518,7 @@ add_service(struct kd_translate_service *sc, struct build *b, const struct slice
 				return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 			fe->key.ip = v[j].ip;
 			fe->key.port = v[j].port != 0 ? v[j].port : rte_cpu_to_be_16((uint16_t)p->port);
-			fe->key.proto = proto_num(p->protocol);
+			fe->key.proto = kd_translate_slices_proto(p->protocol);
 			fe->kind = (uint8_t)v[j].kind;
 			fe->flags = (uint8_t)((affinity ? KD_LB_F_AFFINITY : 0) |
 					      (external ? KD_LB_F_EXTERNAL : 0));
@@ -810,10 +595,11 @@ last_unit(const struct kd_translate_service *sc, uint64_t serial)
 
 /* svc's unit: the last build's if neither it nor its slices changed, else compiled now. */
 static struct unit *
-unit_get(struct kd_translate_service *sc, const struct slice_ref *idx, size_t n_idx, const PB(Service) *svc,
-	 uint64_t serial, struct eps *eps, struct kd_err *e)
+unit_get(struct kd_translate_service *sc, const struct kd_translate_slices_ref *idx,
+	 size_t n_idx, const PB(Service) *svc, uint64_t serial,
+	 struct kd_translate_slices_eps *eps, struct kd_err *e)
 {
-	size_t n, first = slices_of(idx, n_idx, svc, &n), i;
+	size_t n, first = kd_translate_slices_of(idx, n_idx, svc, &n), i;
 	struct unit *u, *last;
 	uint64_t *ser;
 
@@ -882,8 +668,8 @@ kd_translate_service_build(struct kd_translate_service *sc, const struct kd_stor
 		.hash_func = rte_hash_crc,
 		.socket_id = (int)rte_socket_id(),
 	};
-	struct eps eps = { 0 };
-	struct slice_ref *slices;
+	struct kd_translate_slices_eps eps = { 0 };
+	struct kd_translate_slices_ref *slices;
 	size_t n_slices;
 	struct lbset *set;
 	struct kd_lb *lb;
@@ -892,7 +678,7 @@ kd_translate_service_build(struct kd_translate_service *sc, const struct kd_stor
 
 	lb = calloc(1, sizeof(*lb));
 	set = calloc(1, sizeof(*set));
-	slices = index_slices(s, &n_slices);
+	slices = kd_translate_slices_index(s, &n_slices);
 	if (lb == NULL || set == NULL || slices == NULL ||
 	    (set->u = calloc(k->n ? k->n : 1, sizeof(*set->u))) == NULL) {
 		free(lb);
