@@ -29,6 +29,7 @@
 
 #include "control/config.h"
 #include "control/store.h"
+#include "control/selector.h"
 #include "control/translate_policy.h"
 #include "dataplane/tables.h"
 
@@ -165,55 +166,6 @@ uint64_t
 kd_translate_policy_acl_builds(const struct kd_translate_policy *pc)
 {
 	return pc->acl_builds;
-}
-
-/* ---------------------------------------------------------------- labels */
-
-struct kv {
-	ProtobufCMessage base;
-	char *key;
-	char *value;
-};
-
-static const char *
-label(void *entries, size_t n, const char *key)
-{
-	struct kv **e = entries;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(e[i]->key, key) == 0)
-			return e[i]->value;
-	return NULL;
-}
-
-/* A LabelSelector against a label map; an absent selector matches everything. */
-static bool
-selects(const PB(LabelSelector) *sel, void *labels, size_t n)
-{
-	size_t i, j;
-
-	if (sel == NULL)
-		return true;
-	for (i = 0; i < sel->n_match_labels; i++) {
-		const char *v = label(labels, n, sel->match_labels[i]->key);
-
-		if (v == NULL || strcmp(v, sel->match_labels[i]->value) != 0)
-			return false;
-	}
-	for (i = 0; i < sel->n_match_expressions; i++) {
-		const PB(LabelSelectorRequirement) *r = sel->match_expressions[i];
-		const char *v = label(labels, n, r->key);
-		bool in = false;
-
-		for (j = 0; v != NULL && j < r->n_values; j++)
-			in |= strcmp(v, r->values[j]) == 0;
-		if (strcmp(r->operator_, "In") == 0 ? !in :
-		    strcmp(r->operator_, "NotIn") == 0 ? in :
-		    strcmp(r->operator_, "Exists") == 0 ? v == NULL : v != NULL)
-			return false;
-	}
-	return true;
 }
 
 /* ---------------------------------------------------------------- pods */
@@ -549,13 +501,13 @@ emit(struct rules *out, const struct world *w, const char *policy_ns, uint32_t i
 
 				if (p->namespace_selector != NULL) {
 					lab = ns_labels(o, &nl);
-					if (!selects(p->namespace_selector, lab, nl))
+					if (!kd_selector_match(p->namespace_selector, lab, nl))
 						continue;
 				} else if (strcmp(o->ns, policy_ns) != 0) {
 					continue;
 				}
 				lab = pod_labels(o, &nl);
-				if (p->pod_selector != NULL && !selects(p->pod_selector, lab, nl))
+				if (p->pod_selector != NULL && !kd_selector_match(p->pod_selector, lab, nl))
 					continue;
 				if (!port_range(ports[j], ingress ? self : o, &r))
 					continue;
@@ -770,7 +722,7 @@ kd_translate_policy_build(struct kd_translate_policy *pc, const struct kd_store 
 			const PB(NetworkPolicySpec) *sp = np->spec;
 			const char *pns = np->metadata->namespace_;
 
-			if (strcmp(pns, self->ns) != 0 || !selects(sp->pod_selector, lab, nl))
+			if (strcmp(pns, self->ns) != 0 || !kd_selector_match(sp->pod_selector, lab, nl))
 				continue;
 			if (has_type(sp, "Ingress")) {
 				p->isolated[self->port] |= KD_POL_ISOLATED_IN;

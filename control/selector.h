@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KDPU_CONTROL_SELECTOR_H
+#define KDPU_CONTROL_SELECTOR_H
+
+/*
+ * A LabelSelector (matchLabels and matchExpressions with In, NotIn, Exists,
+ * DoesNotExist, all ANDed) against the labels of an object: the map field
+ * protoc generates, an array of n key/value entries. Control thread only.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proto/kinds.h"
+
+/** Whether sel selects labels[0..n); an absent selector selects everything. */
+bool kd_selector_match(const PB(LabelSelector) *sel, void *labels, size_t n);
+
+#endif
