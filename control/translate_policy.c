@@ -29,6 +29,7 @@
 
 #include "control/config.h"
 #include "control/store.h"
+#include "control/validate.h"
 #include "control/selector.h"
 #include "control/translate_policy.h"
 #include "dataplane/tables.h"
@@ -175,6 +176,8 @@ struct pod {
 	const PB(Pod) *obj;		/* may be NULL for a netdev's pod not (yet) known */
 	char ns[64];
 	const PB(Namespace) *nsobj;
+	/* Without a Namespace object, the label the API server would give it. */
+	PB(ObjectMeta__LabelsEntry) ns_label, *ns_label_p;
 	uint32_t ip[4];			/* host order */
 	unsigned int n_ip;
 	int port;			/* local vNIC port, or -1 */
@@ -214,7 +217,11 @@ pod_labels(const struct pod *p, size_t *n)
 static void *
 ns_labels(const struct pod *p, size_t *n)
 {
-	if (p->nsobj == NULL || p->nsobj->metadata == NULL) {
+	if (p->nsobj == NULL) {
+		*n = 1;
+		return (void *)(uintptr_t)&p->ns_label_p;
+	}
+	if (p->nsobj->metadata == NULL) {
 		*n = 0;
 		return NULL;
 	}
@@ -280,9 +287,14 @@ gather(const struct kd_translate_policy *pc, struct world *w)
 			add_ip(p, d->spec->ips[0]);
 	}
 	for (i = 0; i < w->n_pods; i++) {
-		snprintf(nsname, sizeof(nsname), "namespaces/%s", w->pods[i].ns);
-		w->pods[i].nsobj = (const PB(Namespace) *)kd_store_get(w->s, KD_KIND_NAMESPACE,
-									nsname);
+		struct pod *p = &w->pods[i];
+
+		snprintf(nsname, sizeof(nsname), "namespaces/%s", p->ns);
+		p->nsobj = (const PB(Namespace) *)kd_store_get(w->s, KD_KIND_NAMESPACE, nsname);
+		PB_FN(object_meta__labels_entry__init)(&p->ns_label);
+		p->ns_label.key = (char *)(uintptr_t)KD_NAMESPACE_NAME_LABEL;
+		p->ns_label.value = p->ns;
+		p->ns_label_p = &p->ns_label;
 	}
 	return 0;
 }

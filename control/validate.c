@@ -719,6 +719,55 @@ networkpolicy_check(struct vctx *v, ProtobufCMessage *obj)
 	return 0;
 }
 
+/*
+ * The API server's immutable label on every Namespace since Kubernetes 1.22:
+ * kubernetes.io/metadata.name is the namespace's own name, so that policies
+ * can select a namespace by name. Set when absent, refused when it differs.
+ */
+static int
+namespace_label(struct vctx *v, ProtobufCMessage *obj)
+{
+	PB(Namespace) *n = (PB(Namespace) *)obj;
+	PB(ObjectMeta__LabelsEntry) *le, **nl;
+	char ns[64], id[254];
+	PB(ObjectMeta) *m;
+	size_t i;
+
+	if (kd_kind_name_parse(&kd_kinds[KD_KIND_NAMESPACE], n->name, ns, sizeof(ns), id,
+			       sizeof(id)) != 0)
+		return 0;	/* the name's own check says why */
+	if (n->metadata == NULL) {
+		n->metadata = malloc(sizeof(*n->metadata));
+		if (n->metadata == NULL)
+			return bad(v, KD_RESOURCE_EXHAUSTED, "out of memory");
+		PB_FN(object_meta__init)(n->metadata);
+	}
+	m = n->metadata;
+	for (i = 0; i < m->n_labels; i++) {
+		if (strcmp(m->labels[i]->key, KD_NAMESPACE_NAME_LABEL) != 0)
+			continue;
+		if (strcmp(m->labels[i]->value, id) == 0)
+			return 0;
+		kd_pb_path_push(&v->path, ".metadata.labels[\"%s\"]", KD_NAMESPACE_NAME_LABEL);
+		return INVALID(v, "\"%s\" is not the namespace's name \"%s\" (the label is the "
+			       "server's)", m->labels[i]->value, id);
+	}
+	nl = realloc(m->labels, (m->n_labels + 1) * sizeof(*nl));
+	if (nl == NULL)
+		return bad(v, KD_RESOURCE_EXHAUSTED, "out of memory");
+	m->labels = nl;
+	le = malloc(sizeof(*le));
+	if (le == NULL)
+		return bad(v, KD_RESOURCE_EXHAUSTED, "out of memory");
+	PB_FN(object_meta__labels_entry__init)(le);
+	le->key = strdup(KD_NAMESPACE_NAME_LABEL);
+	le->value = strdup(id);
+	nl[m->n_labels++] = le;
+	if (le->key == NULL || le->value == NULL)
+		return bad(v, KD_RESOURCE_EXHAUSTED, "out of memory");
+	return 0;
+}
+
 static int (*const checks[KD_KIND_MAX])(struct vctx *, ProtobufCMessage *) = {
 	[KD_KIND_VPC] = vpc_check,
 	[KD_KIND_NODE] = node_check,
@@ -737,6 +786,9 @@ kd_validate(const struct kd_store *s, const struct kd_config *cfg, const struct 
 	ProtobufCMessage **meta = kd_pb_message_field(obj, 2);
 
 	kd_pb_path_push(&v.path, "%s", k->field);
+	if (k->id == KD_KIND_NAMESPACE && namespace_label(&v, obj) != 0)
+		return e->code;
+	meta = kd_pb_message_field(obj, 2);
 	if (check_meta(&v, meta != NULL ? (const PB(ObjectMeta) *)*meta : NULL) != 0)
 		return e->code;
 	if (checks[k->id] != NULL && checks[k->id](&v, obj) != 0)

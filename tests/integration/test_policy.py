@@ -47,9 +47,14 @@ def manifest(objs):
     return "\n---\n".join(json.dumps(o) for o in objs)
 
 
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 def cluster_objects():
+    # Written by hand, as a new user would: without the label the API server sets.
     objs = [{"apiVersion": "v1", "kind": "Namespace",
-             "metadata": {"name": n, "labels": lab}} for n, lab in NAMESPACES.items()]
+             "metadata": {"name": n, "labels": {k: v for k, v in lab.items() if k != NAME_LABEL}}}
+            for n, lab in NAMESPACES.items()]
     for p in PODS.values():
         objs.append({"apiVersion": "v1", "kind": "Pod",
                      "metadata": {"name": p["name"], "namespace": p["ns"], "labels": p["labels"]},
@@ -216,6 +221,40 @@ def test_allow_by_namespace_label(clean):
                        ("rp", "pb", "TCP", 8080)])
     assert res == {("pa", "pb", "TCP", 8080): False, ("pc", "pb", "TCP", 8080): True,
                    ("rp", "pb", "TCP", 8080): True}
+
+
+@pytest.mark.parametrize("expr,from_default,from_other", [
+    ({"matchLabels": {NAME_LABEL: "other"}}, False, True),
+    ({"matchExpressions": [{"key": NAME_LABEL, "operator": "In", "values": ["default"]}]},
+     True, False),
+    ({"matchExpressions": [{"key": NAME_LABEL, "operator": "NotIn", "values": ["default"]}]},
+     False, True),
+    ({"matchExpressions": [{"key": NAME_LABEL, "operator": "Exists"}]}, True, True),
+    ({"matchExpressions": [{"key": NAME_LABEL, "operator": "DoesNotExist"}]}, False, False),
+], ids=["matchLabels", "In", "NotIn", "Exists", "DoesNotExist"])
+def test_namespace_selected_by_name(clean, expr, from_default, from_other):
+    """The namespaces were applied without kubernetes.io/metadata.name; kdpu
+    sets it as the API server does, so selecting by it gives a cluster's verdicts."""
+    clean.set_policies([np("b-by-ns-name", "default", {
+        "podSelector": {"matchLabels": {"app": "b"}},
+        "ingress": [{"from": [{"namespaceSelector": expr}]}]})])
+    res = clean.probe([("pa", "pb", "TCP", 8080), ("pc", "pb", "TCP", 8080),
+                       ("rp", "pb", "TCP", 8080)])
+    assert res == {("pa", "pb", "TCP", 8080): from_default,
+                   ("pc", "pb", "TCP", 8080): from_other,
+                   ("rp", "pb", "TCP", 8080): from_other}
+
+
+def test_namespace_name_label_is_the_servers(clean):
+    out = clean.ctl("get", "namespace", "other", "-o", "yaml").stdout
+    assert f"{NAME_LABEL}: other" in out, out
+    bad = {"apiVersion": "v1", "kind": "Namespace",
+           "metadata": {"name": "ops", "labels": {NAME_LABEL: "other"}}}
+    r = clean.ctl("apply", "-f", "-", stdin=manifest([bad]), check=False)
+    assert r.returncode != 0
+    assert "INVALID_ARGUMENT" in r.stderr or "invalid" in r.stderr.lower(), r.stderr
+    assert f'namespace.metadata.labels["{NAME_LABEL}"]' in r.stderr, r.stderr
+    assert clean.ctl("get", "namespace", "ops", check=False).returncode != 0
 
 
 def test_pod_and_namespace_selector_together_is_and(clean):

@@ -301,6 +301,89 @@ test_additive_and_policy_ids(void **state)
 	done(&f);
 }
 
+/* The API server's label: set on a Namespace without it, refused when it lies. */
+static void
+test_namespace_name_label(void **state)
+{
+	static const char lie[] = "apiVersion: v1\nkind: Namespace\n"
+				  "metadata: {name: ops, labels: {kubernetes.io/metadata.name: web}}\n";
+	const PB(Namespace) *ns;
+	struct kd_manifest m = { 0 };
+	char path[] = "/tmp/kdpu-test-XXXXXX", err[256];
+	struct kd_err e;
+	struct fx f;
+	size_t i;
+	int fd;
+
+	(void)state;
+	compile(&f, NULL);
+	ns = (const PB(Namespace) *)kd_store_get(&f.api.store, KD_KIND_NAMESPACE, "namespaces/web");
+	assert_non_null(ns);
+	for (i = 0; i < ns->metadata->n_labels; i++)
+		if (strcmp(ns->metadata->labels[i]->key, "kubernetes.io/metadata.name") == 0)
+			break;
+	assert_true(i < ns->metadata->n_labels);
+	assert_string_equal(ns->metadata->labels[i]->value, "web");
+	/* Its own labels are kept beside it. */
+	assert_int_equal(ns->metadata->n_labels, 2);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, lie, strlen(lie)), (ssize_t)strlen(lie));
+	close(fd);
+	if (kd_manifest_load(&m, path, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	unlink(path);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(kd_api_create(&f.api, m.obj[0].kind, m.obj[0].msg, &e),
+			 KD_INVALID_ARGUMENT);
+	m.obj[0].msg = NULL;
+	assert_non_null(strstr(e.msg, "namespace.metadata.labels[\"kubernetes.io/metadata.name\"]"));
+	assert_null(kd_store_get(&f.api.store, KD_KIND_NAMESPACE, "namespaces/ops"));
+	kd_manifest_free(&m);
+	done(&f);
+}
+
+/*
+ * Namespaces selected by kubernetes.io/metadata.name, as in a real cluster:
+ * pod b (port 2) admits from the namespaces sel picks; peers a (ns web),
+ * x (ns db) and q (ns lone, which has no Namespace object).
+ */
+static void
+by_namespace_name(const char *sel, bool a, bool x, bool q)
+{
+	char yaml[1024];
+	struct fx f;
+
+	snprintf(yaml, sizeof(yaml),
+		 "apiVersion: v1\nkind: Pod\nmetadata: {name: q, namespace: lone}\n"
+		 "status: {podIP: 10.0.2.9}\n---\n"
+		 "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		 "metadata: {name: p, namespace: web}\n"
+		 "spec: {podSelector: {matchLabels: {app: b}},\n"
+		 "  ingress: [{from: [{namespaceSelector: %s}]}]}\n", sel);
+	compile(&f, yaml);
+	assert_int_equal(f.p->isolated[2], KD_POL_ISOLATED_IN);
+	assert_int_equal(check(&f, 2, IN, TCP, "10.0.0.1", 80) != KD_POL_DENY, a);
+	assert_int_equal(check(&f, 2, IN, TCP, "10.0.1.5", 80) != KD_POL_DENY, x);
+	assert_int_equal(check(&f, 2, IN, TCP, "10.0.2.9", 80) != KD_POL_DENY, q);
+	done(&f);
+}
+
+static void
+test_namespace_selected_by_name(void **state)
+{
+	(void)state;
+	by_namespace_name("{matchLabels: {kubernetes.io/metadata.name: db}}", false, true, false);
+	by_namespace_name("{matchExpressions: [{key: kubernetes.io/metadata.name, operator: In,"
+			  " values: [db, lone]}]}", false, true, true);
+	by_namespace_name("{matchExpressions: [{key: kubernetes.io/metadata.name,"
+			  " operator: NotIn, values: [db]}]}", true, false, true);
+	by_namespace_name("{matchExpressions: [{key: kubernetes.io/metadata.name,"
+			  " operator: Exists}]}", true, true, true);
+	by_namespace_name("{matchExpressions: [{key: kubernetes.io/metadata.name,"
+			  " operator: DoesNotExist}]}", false, false, false);
+}
+
 int
 main(void)
 {
@@ -312,6 +395,8 @@ main(void)
 		cmocka_unit_test(test_ip_block_except),
 		cmocka_unit_test(test_ports_named_numeric_range),
 		cmocka_unit_test(test_additive_and_policy_ids),
+		cmocka_unit_test(test_namespace_name_label),
+		cmocka_unit_test(test_namespace_selected_by_name),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
