@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Kubernetes label selectors (apimachinery's LabelSelector) against label maps. */
+/* NetworkPolicy peers: label selectors against label maps, and ipBlocks. */
 #include <string.h>
 
+#include <rte_byteorder.h>
+
+#include "control/config.h"
 #include "control/selector.h"
 
 struct kv {
@@ -47,5 +50,31 @@ kd_selector_match(const PB(LabelSelector) *sel, void *labels, size_t n)
 		    strcmp(r->operator_, "Exists") == 0 ? v == NULL : v != NULL)
 			return false;
 	}
+	return true;
+}
+
+static bool
+in_prefix(uint32_t ip, const char *cidr)
+{
+	rte_be32_t net;
+	uint8_t plen;
+	uint32_t mask;
+
+	if (kd_config_parse_cidr(cidr, &net, &plen, false) != 0)
+		return false;
+	mask = plen == 0 ? 0 : ~0u << (32 - plen);
+	return (ip & mask) == (rte_be_to_cpu_32(net) & mask);
+}
+
+bool
+kd_selector_ip_block(const PB(IPBlock) *b, uint32_t ip)
+{
+	size_t i;
+
+	if (!in_prefix(ip, b->cidr))
+		return false;
+	for (i = 0; i < b->n_except; i++)
+		if (in_prefix(ip, b->except[i]))
+			return false;
 	return true;
 }

@@ -397,32 +397,6 @@ subtract(struct rules *out, struct rule base, char *const *except, size_t n_exce
 	return push(out, &base);
 }
 
-static bool
-in_prefix(uint32_t ip, const char *cidr)
-{
-	rte_be32_t net;
-	uint8_t plen;
-	uint32_t mask;
-
-	if (kd_config_parse_cidr(cidr, &net, &plen, false) != 0)
-		return false;
-	mask = plen == 0 ? 0 : ~0u << (32 - plen);
-	return (ip & mask) == (rte_be_to_cpu_32(net) & mask);
-}
-
-static bool
-in_block(const PB(IPBlock) *b, uint32_t ip)
-{
-	size_t i;
-
-	if (!in_prefix(ip, b->cidr))
-		return false;
-	for (i = 0; i < b->n_except; i++)
-		if (in_prefix(ip, b->except[i]))
-			return false;
-	return true;
-}
-
 /* Emit the rules of one peer list x port list, for traffic to or from pod `self`. */
 static int
 emit(struct rules *out, const struct world *w, const char *policy_ns, uint32_t id,
@@ -486,7 +460,7 @@ emit(struct rules *out, const struct world *w, const char *policy_ns, uint32_t i
 							struct rule pr = { .net = w->pods[k].ip[a],
 									   .plen = 32, .id = id };
 
-							if (!in_block(p->ip_block, pr.net) ||
+							if (!kd_selector_ip_block(p->ip_block, pr.net) ||
 							    !port_range(ports[j], &w->pods[k], &pr))
 								continue;
 							if ((ret = push(out, &pr)) != 0)

@@ -41,13 +41,9 @@ run_unit() {
 	FAILED=$((FAILED + f))
 }
 
-# integration DIR: pytest against the daemon built in DIR.
-run_integration() {
-	local dir=$1 xml="$KDPU_ROOT/$1/integration.xml" counts
-	log "integration tests ($dir, workers $KDPU_WORKERS)"
-	KDPU_BUILD_DIR=$dir "$PY" -m pytest -p no:cacheprovider -q -rfE --junitxml="$xml" \
-		tests/integration ${PYTEST_ARGS:-}
-	counts=$("$PY" - "$xml" <<'PYEOF'
+# junit_counts XML: "passed failed" of a pytest junit file (a missing or empty one fails).
+junit_counts() {
+	"$PY" - "$1" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
 try:
     root = ET.parse(sys.argv[1]).getroot()
@@ -57,11 +53,44 @@ s = root if root.tag == "testsuite" else root.find("testsuite")
 n, f, e, k = (int(s.get(a, 0)) for a in ("tests", "failures", "errors", "skipped"))
 print(n - f - e - k, f + e + (1 if n == 0 else 0))
 PYEOF
-)
+}
+
+# add_summary PREFIX TEXT: add TEXT's "PREFIX: N passed, M failed" line to the
+# totals; without one, that counts as a failure.
+add_summary() {
+	local p f
+	p=$(echo "$2" | sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed\$/\1/p" | tail -n 1)
+	f=$(echo "$2" | sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed\$/\2/p" | tail -n 1)
+	echo "$1: ${p:-0} passed, ${f:-1} failed"
+	PASSED=$((PASSED + ${p:-0}))
+	FAILED=$((FAILED + ${f:-1}))
+}
+
+# integration DIR: pytest against the daemon built in DIR.
+run_integration() {
+	local dir=$1 xml="$KDPU_ROOT/$1/integration.xml" counts
+	log "integration tests ($dir, workers $KDPU_WORKERS)"
+	KDPU_BUILD_DIR=$dir "$PY" -m pytest -p no:cacheprovider -q -rfE --junitxml="$xml" \
+		tests/integration ${PYTEST_ARGS:-}
+	counts=$(junit_counts "$xml")
 	echo "integration ($dir): ${counts% *} passed, ${counts#* } failed"
 	PASSED=$((PASSED + ${counts% *}))
 	FAILED=$((FAILED + ${counts#* }))
 }
+
+# The layout rules (docs/architecture.md): includes point one way, long files
+# say why, every folder has its README. Then the checker's own tests.
+log "layout"
+layout=$("$PY" scripts/check_includes.py)
+echo "$layout" | head -n -1
+add_summary layout "$layout"
+xml="$KDPU_ROOT/layout.xml"
+"$PY" -m pytest -p no:cacheprovider -q --junitxml="$xml" tests/layout
+counts=$(junit_counts "$xml")
+rm -f "$xml"
+echo "layout checker: ${counts% *} passed, ${counts#* } failed"
+PASSED=$((PASSED + ${counts% *}))
+FAILED=$((FAILED + ${counts#* }))
 
 log "build (release)"
 if build build; then
@@ -80,13 +109,8 @@ if [ -z "${KDPU_SKIP_BENCH:-}" ] && [ -x build/bench/kdpu-pktgen ]; then
 	# truncate a log file it points to.
 	smoke=$("$PY" scripts/bench.py --build-dir build --smoke --scenarios a,b,c,d \
 		--seconds 0.5 --warmup 0.3 2>&1)
-	echo "$smoke"
-	smoke=$(echo "$smoke" | tail -n 1)
-	p=$(echo "$smoke" | sed -n 's/^bench smoke: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
-	f=$(echo "$smoke" | sed -n 's/^bench smoke: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
-	echo "bench smoke: ${p:-0} passed, ${f:-1} failed"
-	PASSED=$((PASSED + ${p:-0}))
-	FAILED=$((FAILED + ${f:-1}))
+	echo "$smoke" | head -n -1
+	add_summary "bench smoke" "$(echo "$smoke" | tail -n 1)"
 	# Established flows through a Service and a NetworkPolicy lose nothing while
 	# Services and policies are created and changed through the API under them.
 	log "no loss on established flows during API updates (net_memif)"
