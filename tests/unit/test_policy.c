@@ -81,22 +81,30 @@ teardown(void **state)
 	return 0;
 }
 
-/* Objects of a YAML text into the API's store, as kdpuctl apply would. */
+/* The objects of a YAML text, as kdpuctl reads a manifest file. */
 static void
-apply(struct kd_api *api, const char *yaml)
+load(struct kd_manifest *m, const char *yaml)
 {
 	char path[] = "/tmp/kdpu-test-policy-XXXXXX", err[512];
-	struct kd_manifest m = { 0 };
-	struct kd_err e;
-	size_t i;
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
 	close(fd);
-	if (kd_manifest_load(&m, path, err, sizeof(err)) != 0)
+	if (kd_manifest_load(m, path, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	unlink(path);
+}
+
+/* Objects of a YAML text into the API's store, as kdpuctl apply would. */
+static void
+apply(struct kd_api *api, const char *yaml)
+{
+	struct kd_manifest m = { 0 };
+	struct kd_err e;
+	size_t i;
+
+	load(&m, yaml);
 	kd_manifest_sort(&m, false);
 	for (i = 0; i < m.n; i++) {
 		ProtobufCMessage *obj = m.obj[i].msg;
@@ -309,11 +317,9 @@ test_namespace_name_label(void **state)
 				  "metadata: {name: ops, labels: {kubernetes.io/metadata.name: web}}\n";
 	const PB(Namespace) *ns;
 	struct kd_manifest m = { 0 };
-	char path[] = "/tmp/kdpu-test-XXXXXX", err[256];
 	struct kd_err e;
 	struct fx f;
 	size_t i;
-	int fd;
 
 	(void)state;
 	compile(&f, NULL);
@@ -326,13 +332,7 @@ test_namespace_name_label(void **state)
 	assert_string_equal(ns->metadata->labels[i]->value, "web");
 	/* Its own labels are kept beside it. */
 	assert_int_equal(ns->metadata->n_labels, 2);
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, lie, strlen(lie)), (ssize_t)strlen(lie));
-	close(fd);
-	if (kd_manifest_load(&m, path, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	unlink(path);
+	load(&m, lie);
 	assert_int_equal(m.n, 1);
 	assert_int_equal(kd_api_create(&f.api, m.obj[0].kind, m.obj[0].msg, &e),
 			 KD_INVALID_ARGUMENT);
