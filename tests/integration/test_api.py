@@ -178,7 +178,9 @@ def test_create_is_idempotent(anode):
     assert code == grpc.StatusCode.ALREADY_EXISTS and "namespaces/shop" in msg
     upd = a.UpdateNamespace(pb.UpdateNamespaceRequest(namespace=pb.Namespace(
         name="namespaces/shop", metadata=pb.ObjectMeta(labels={"team": "b"}))))
-    assert upd.metadata.generation == 2 and dict(upd.metadata.labels) == {"team": "b"}
+    # The update replaces the labels; the server's own label stays (docs/api.md, Namespace).
+    assert upd.metadata.generation == 2 and dict(upd.metadata.labels) == {
+        "team": "b", "kubernetes.io/metadata.name": "shop"}
     a.DeleteNamespace(pb.DeleteNamespaceRequest(name="namespaces/shop"))
 
 
