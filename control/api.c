@@ -2,11 +2,12 @@
 /*
  * One generic engine serves Create/Get/List/Update/Delete of every kind
  * through the protobuf-c descriptors (kinds.h gives the field numbering),
- * plus ListFlows, GetStats and ListServiceFrontends (api_lb.c). Order of work for a change: decode, name and
- * field checks (validate.c), the no-op test for an identical object, the
- * store change, and for kinds that reach the data path a table rebuild and
- * publish; if the rebuild fails the store change is undone, so the running
- * tables and the store never disagree.
+ * plus ListFlows and GetStats (api_stats.c) and ListServiceFrontends
+ * (api_lb.c). Order of work for a change: decode, name and field checks
+ * (validate.c), the no-op test for an identical object, the store change,
+ * then the rebuild and publication of the tables it touches (publish.c); if
+ * a rebuild fails the store change is undone, so the running tables and the
+ * store never disagree.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -6,8 +6,8 @@
  * The API engine, free of any transport: a method name and a serialized
  * request in, a status and a serialized response out. It owns the object
  * store, validates every request completely before changing anything, and
- * rebuilds and publishes the data-plane tables when a Vpc, Node or Netdev
- * changes; a rebuild that fails undoes the store change. The gRPC server
+ * has the tables a change touches rebuilt and published (publish.h); a
+ * rebuild that fails undoes the store change. The gRPC server
  * (grpc_server.c) and the unit tests drive it alike. Control thread only.
  */
 

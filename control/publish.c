@@ -93,7 +93,7 @@ services_release(struct kd_publish *pub, void *gen, const void *succ)
 	kd_translate_service_retire(pub->services, gen, succ);
 }
 
-/* In build order; publication order is kd_publish_commit()'s. */
+/* By table; the build order is kd_publish_build()'s, the publication order kd_publish_commit()'s. */
 static const struct table_ops tables[KD_PUBLISH_MAX] = {
 	[KD_PUBLISH_ROUTES] = { routes_touched, routes_build, (void **)&kd_tables_live,
 				routes_release },

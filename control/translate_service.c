@@ -233,8 +233,8 @@ unit_put(struct kd_translate_service *sc, struct unit *u)
 	free(u);
 }
 
-void
-kd_translate_service_discard(struct kd_translate_service *sc, struct kd_lb *lb)
+static void
+discard(struct kd_translate_service *sc, struct kd_lb *lb)
 {
 	struct lbset *set;
 	size_t i;
@@ -264,7 +264,7 @@ kd_translate_service_retire(struct kd_translate_service *sc, struct kd_lb *old,
 	 */
 	if (cur != NULL)
 		flush_stale_udp(sc, old, cur);
-	kd_translate_service_discard(sc, old);
+	discard(sc, old);
 }
 
 static const char *
@@ -755,6 +755,6 @@ done:
 fail:
 	free(eps.v);
 	free(slices);
-	kd_translate_service_discard(sc, lb);
+	discard(sc, lb);
 	return NULL;
 }

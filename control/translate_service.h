@@ -40,12 +40,11 @@ void kd_translate_service_free(struct kd_translate_service *sc);
 struct kd_lb *kd_translate_service_build(struct kd_translate_service *sc, const struct kd_store *s,
 			    struct kd_err *e);
 /**
- * Release old, replaced by cur (NULL at shutdown) a grace period ago, after
- * deleting the UDP connections whose endpoint left (control/publish.c).
+ * Release old: replaced by cur a grace period ago, after deleting the UDP
+ * connections whose endpoint left (control/publish.c); or, with cur NULL,
+ * a set never published or retired at shutdown.
  */
 void kd_translate_service_retire(struct kd_translate_service *sc, struct kd_lb *old,
 				 const struct kd_lb *cur);
-/** Release a built table set that will not be published. */
-void kd_translate_service_discard(struct kd_translate_service *sc, struct kd_lb *lb);
 
 #endif
