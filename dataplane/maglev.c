@@ -41,7 +41,7 @@ by_key(const void *a, const void *b)
 int
 kd_maglev_build(uint32_t *table, uint32_t m, const uint64_t *keys, uint32_t n)
 {
-	uint32_t *offset, *skip, *next, *order;
+	uint32_t *pos, *skip, *order;
 	uint32_t i, o, filled = 0;
 
 	if (!kd_maglev_is_prime(m) || n >= m)
@@ -50,14 +50,12 @@ kd_maglev_build(uint32_t *table, uint32_t m, const uint64_t *keys, uint32_t n)
 		table[i] = UINT32_MAX;
 	if (n == 0)
 		return 0;
-	offset = malloc(sizeof(*offset) * n);
+	pos = malloc(sizeof(*pos) * n);
 	skip = malloc(sizeof(*skip) * n);
-	next = calloc(n, sizeof(*next));
 	order = malloc(sizeof(*order) * n);
-	if (offset == NULL || skip == NULL || next == NULL || order == NULL) {
-		free(offset);
+	if (pos == NULL || skip == NULL || order == NULL) {
+		free(pos);
 		free(skip);
-		free(next);
 		free(order);
 		return -ENOMEM;
 	}
@@ -67,30 +65,37 @@ kd_maglev_build(uint32_t *table, uint32_t m, const uint64_t *keys, uint32_t n)
 	sort_keys = keys;
 	qsort(order, n, sizeof(*order), by_key);
 	for (i = 0; i < n; i++) {
-		offset[i] = (uint32_t)(mix(keys[i], 0x6b6470756d676c31ULL) % m);
+		pos[i] = (uint32_t)(mix(keys[i], 0x6b6470756d676c31ULL) % m);
 		skip[i] = (uint32_t)(mix(keys[i], 0x6b6470756d676c32ULL) % (m - 1)) + 1;
 	}
-	/* Backends take turns claiming their next preferred free entry (the paper's Populate). */
+	/*
+	 * Backends take turns claiming their next preferred free entry (the
+	 * paper's Populate). The permutation offset + j * skip (mod m) is walked
+	 * by adding skip, not by a division per probe: most of the work is the
+	 * tail, where a backend probes many taken entries before a free one.
+	 */
 	for (;;) {
 		for (o = 0; o < n; o++) {
-			uint32_t c;
+			uint32_t c, s;
 
 			i = order[o];
-			c = (uint32_t)(((uint64_t)offset[i] + (uint64_t)next[i] * skip[i]) % m);
+			c = pos[i];
+			s = skip[i];
 			while (table[c] != UINT32_MAX) {
-				next[i]++;
-				c = (uint32_t)(((uint64_t)offset[i] + (uint64_t)next[i] * skip[i]) % m);
+				c += s;
+				if (c >= m)
+					c -= m;
 			}
 			table[c] = i;
-			next[i]++;
+			c += s;
+			pos[i] = c >= m ? c - m : c;
 			if (++filled == m)
 				goto done;
 		}
 	}
 done:
 	free(order);
-	free(offset);
+	free(pos);
 	free(skip);
-	free(next);
 	return 0;
 }
