@@ -120,14 +120,11 @@ build_template(char scenario)
 static int
 service(void)
 {
-	static struct kd_lb lb;
 	static struct kd_lb_frontend fe;
+	struct kd_lb *lb;
 	static struct kd_lb_backend be = { .flags = KD_LB_EP_READY | KD_LB_EP_SERVING |
 						   KD_LB_EP_LOCAL | KD_LB_EP_USED };
 	static uint16_t maglev[7];
-	struct rte_hash_parameters hp = { .name = "replay_lb", .entries = 64,
-					  .key_len = sizeof(struct kd_lb_key),
-					  .hash_func = rte_hash_crc, .socket_id = SOCKET_ID_ANY };
 
 	be.ip = IP4(10, 244, 1, 10);
 	be.port = RTE_BE16(5001);
@@ -136,13 +133,11 @@ service(void)
 	fe.n_backends = 1;
 	fe.be = &be;
 	fe.pool[KD_LB_IN] = (struct kd_lb_pool){ .m = 7, .maglev = maglev, .be = &be };
-	lb.hash = rte_hash_create(&hp);
-	if (lb.hash == NULL || rte_hash_add_key_data(lb.hash, &fe.key, (void *)0) != 0)
+	fe.svc = "default/bench";
+	lb = kd_lb_create("replay_lb", 64, IP4(169, 254, 42, 1), 0);
+	if (lb == NULL || kd_lb_set(lb, &fe) != 0)
 		return -1;
-	lb.n_fe = 1;
-	lb.fe = &fe;
-	lb.hairpin_ip = IP4(169, 254, 42, 1);
-	__atomic_store_n(&kd_lb_live, &lb, __ATOMIC_RELEASE);
+	__atomic_store_n(&kd_lb_live, lb, __ATOMIC_RELEASE);
 	return 0;
 }
 

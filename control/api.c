@@ -75,13 +75,14 @@ policy_baseline(struct kd_api *api, const struct kd_policy *p)
 }
 
 enum kd_status
-kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal, struct kd_err *e)
+kd_api_sync(struct kd_api *api, const struct kd_store_change *ch, size_t n, bool removal,
+	    struct kd_err *e)
 {
 	struct kd_publish_batch b;
 
 	if (api->pub == NULL)
 		return KD_OK;
-	if (kd_publish_build(api->pub, &api->store, k, &b, e) != KD_OK)
+	if (kd_publish_build(api->pub, &api->store, ch, n, &b, e) != KD_OK)
 		return e->code;
 	if (b.gen[KD_PUBLISH_POLICY] != NULL)
 		policy_baseline(api, b.gen[KD_PUBLISH_POLICY]);
@@ -284,14 +285,92 @@ vpc_user(const struct kd_api *api, const char *vpc)
 }
 
 /*
+ * The store changes of one call (a Batch holds many), published together at
+ * the end, or undone together, newest first, if publication fails.
+ */
+struct txn {
+	struct kd_store_change *v;
+	size_t n, cap;
+	bool removal;
+};
+
+static enum kd_status
+txn_add(struct txn *t, enum kd_kind_id kind, ProtobufCMessage *old, ProtobufCMessage *cur,
+	struct kd_err *e)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+		struct kd_store_change *v = realloc(t->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = (struct kd_store_change){ .kind = kind, .old = old, .cur = cur };
+	t->removal |= cur == NULL;
+	return KD_OK;
+}
+
+/* Put back what the last change of t took out of the store, and drop it. */
+static void
+txn_undo_one(struct kd_api *api, struct txn *t)
+{
+	const struct kd_store_change *c = &t->v[--t->n];
+	ProtobufCMessage *undo = NULL;
+
+	if (c->old != NULL)
+		kd_store_put(&api->store, c->kind, (ProtobufCMessage *)(uintptr_t)c->old, &undo);
+	else
+		undo = kd_store_del(&api->store, c->kind, kd_store_name(c->cur));
+	if (undo != NULL)
+		protobuf_c_message_free_unpacked(undo, NULL);
+}
+
+static void
+txn_abort(struct kd_api *api, struct txn *t)
+{
+	while (t->n != 0)
+		txn_undo_one(api, t);
+	free(t->v);
+	t->v = NULL;
+}
+
+/*
+ * Publish what t changed. On success the objects it replaced are freed; on
+ * failure the store is as it was before t.
+ */
+static enum kd_status
+txn_commit(struct kd_api *api, struct txn *t, struct kd_err *e)
+{
+	enum kd_status st = t->n != 0 ? kd_api_sync(api, t->v, t->n, t->removal, e) : KD_OK;
+	size_t i;
+
+	if (st != KD_OK) {
+		txn_abort(api, t);
+		return st;
+	}
+	/* An object replaced twice in t is the old of one change only. */
+	for (i = 0; i < t->n; i++)
+		if (t->v[i].old != NULL)
+			protobuf_c_message_free_unpacked((ProtobufCMessage *)(uintptr_t)t->v[i].old,
+							 NULL);
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+	return KD_OK;
+}
+
+/*
  * Validate obj (owned) and store it. create: an identical existing object is
  * a no-op, a different one ALREADY_EXISTS. Otherwise (update) it replaces the
  * existing one, which must exist unless allow_missing. *result points to the
- * stored object on success.
+ * stored object on success, *outcome says what happened. The change joins t.
  */
 static enum kd_status
-commit(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj, bool create,
-       bool allow_missing, ProtobufCMessage **result, struct kd_err *e)
+commit(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMessage *obj,
+       bool create, bool allow_missing, ProtobufCMessage **result, int *outcome,
+       struct kd_err *e)
 {
 	const char *name = kd_store_name(obj);
 	ProtobufCMessage *cur, *old;
@@ -305,6 +384,7 @@ commit(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj, bool 
 	if (cur != NULL && same_object(cur, obj)) {
 		protobuf_c_message_free_unpacked(obj, NULL);
 		*result = cur;
+		*outcome = PB_C(BATCH_OUTCOME__BATCH_OUTCOME_UNCHANGED);
 		return KD_OK;
 	}
 	if (cur != NULL && create) {
@@ -321,7 +401,7 @@ commit(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj, bool 
 		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 		goto reject;
 	}
-	st = kd_api_sync(api, k, false, e);
+	st = txn_add(t, k->id, old, obj, e);
 	if (st != KD_OK) {
 		ProtobufCMessage *undo;
 
@@ -332,9 +412,9 @@ commit(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj, bool 
 		protobuf_c_message_free_unpacked(undo, NULL);
 		return st;
 	}
-	if (old != NULL)
-		protobuf_c_message_free_unpacked(old, NULL);
 	*result = obj;
+	*outcome = old != NULL ? PB_C(BATCH_OUTCOME__BATCH_OUTCOME_CONFIGURED) :
+				 PB_C(BATCH_OUTCOME__BATCH_OUTCOME_CREATED);
 	return KD_OK;
 reject:
 	protobuf_c_message_free_unpacked(obj, NULL);
@@ -389,8 +469,8 @@ parse_parent(const struct kd_kind *k, const char *parent, char *ns, size_t nslen
 }
 
 static enum kd_status
-do_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
-	  ProtobufCMessage **result, struct kd_err *e)
+do_create(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMessage *req,
+	  ProtobufCMessage **result, int *outcome, struct kd_err *e)
 {
 	ProtobufCMessage **slot = kd_pb_message_field(req, C_OBJ), *obj = *slot;
 	const char *id = get_str(req, C_ID);
@@ -416,7 +496,7 @@ do_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 		protobuf_c_message_free_unpacked(obj, NULL);
 		return st;
 	}
-	return commit(api, k, obj, true, false, result, e);
+	return commit(api, t, k, obj, true, false, result, outcome, e);
 }
 
 enum kd_status
@@ -425,8 +505,10 @@ kd_api_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj
 {
 	PB(ObjectMeta) *m = meta_of(obj);
 	ProtobufCMessage *result;
+	struct txn t = { 0 };
 	enum kd_status st;
 	char ns[64], id[254];
+	int outcome;
 
 	if (m == NULL) {
 		protobuf_c_message_free_unpacked(obj, NULL);
@@ -439,7 +521,12 @@ kd_api_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj
 		protobuf_c_message_free_unpacked(obj, NULL);
 		return st;
 	}
-	return commit(api, k, obj, true, false, &result, e);
+	st = commit(api, &t, k, obj, true, false, &result, &outcome, e);
+	if (st != KD_OK) {
+		txn_abort(api, &t);
+		return st;
+	}
+	return txn_commit(api, &t, e);
 }
 
 static enum kd_status
@@ -456,8 +543,8 @@ parse_name(const struct kd_kind *k, const char *field_name, const char *name, ch
 }
 
 static enum kd_status
-do_update(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
-	  ProtobufCMessage **result, struct kd_err *e)
+do_update(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMessage *req,
+	  ProtobufCMessage **result, int *outcome, struct kd_err *e)
 {
 	ProtobufCMessage **slot = kd_pb_message_field(req, U_OBJ), *obj = *slot;
 	const Google__Protobuf__FieldMask *mask = *(Google__Protobuf__FieldMask **)field_ptr(req, U_MASK);
@@ -482,12 +569,12 @@ do_update(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 		protobuf_c_message_free_unpacked(obj, NULL);
 		return st;
 	}
-	return commit(api, k, obj, false, allow_missing, result, e);
+	return commit(api, t, k, obj, false, allow_missing, result, outcome, e);
 }
 
 static enum kd_status
-do_delete(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
-	  struct kd_err *e)
+do_delete(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMessage *req,
+	  int *outcome, struct kd_err *e)
 {
 	const char *name = get_str(req, D_NAME), *user;
 	bool allow_missing = *(protobuf_c_boolean *)field_ptr(req, D_ALLOW);
@@ -498,19 +585,20 @@ do_delete(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *req,
 	st = parse_name(k, "name", name, ns, id, e);
 	if (st != KD_OK)
 		return st;
+	*outcome = PB_C(BATCH_OUTCOME__BATCH_OUTCOME_ABSENT);
 	if (kd_store_get(&api->store, k->id, name) == NULL)
 		return allow_missing ? KD_OK : kd_err_set(e, KD_NOT_FOUND, "%s not found", name);
 	if (k->id == KD_KIND_VPC && (user = vpc_user(api, name)) != NULL)
 		return kd_err_set(e, KD_FAILED_PRECONDITION, "%s is used by %s", name, user);
 	obj = kd_store_del(&api->store, k->id, name);
-	st = kd_api_sync(api, k, true, e);
+	st = txn_add(t, k->id, obj, NULL, e);
 	if (st != KD_OK) {
 		ProtobufCMessage *none;
 
 		kd_store_put(&api->store, k->id, obj, &none);
 		return st;
 	}
-	protobuf_c_message_free_unpacked(obj, NULL);
+	*outcome = PB_C(BATCH_OUTCOME__BATCH_OUTCOME_DELETED);
 	return KD_OK;
 }
 
@@ -577,6 +665,112 @@ out:
 	return st;
 }
 
+/* One Create, Update or Delete into t; *result is the object after it (NULL: deleted). */
+static enum kd_status
+mutate(struct kd_api *api, struct txn *t, const struct kd_kind *k, enum kd_verb verb,
+       ProtobufCMessage *req, ProtobufCMessage **result, int *outcome, struct kd_err *e)
+{
+	*result = NULL;
+	if (verb == KD_VERB_CREATE)
+		return do_create(api, t, k, req, result, outcome, e);
+	if (verb == KD_VERB_UPDATE)
+		return do_update(api, t, k, req, result, outcome, e);
+	return do_delete(api, t, k, req, outcome, e);
+}
+
+/* Prefix e's message with where in the batch it arose. */
+static enum kd_status
+at_operation(struct kd_err *e, size_t i, const char *method)
+{
+	char msg[KD_ERR_LEN];
+
+	memcpy(msg, e->msg, sizeof(msg));
+	return kd_err_set(e, e->code, "operations[%zu] (%s): %s", i, method, msg);
+}
+
+/* The method of a batch operation: "CreateService" or a full path. */
+static int
+batch_method(const char *m, const struct kd_kind **k, enum kd_verb *verb)
+{
+	char full[160];
+
+	if (m[0] == '/')
+		return kd_kind_parse_method(m, k, verb);
+	snprintf(full, sizeof(full), "/" KD_API_SERVICE "/%s", m);
+	return kd_kind_parse_method(full, k, verb);
+}
+
+static enum kd_status
+do_batch(struct kd_api *api, const PB(BatchRequest) *r, uint8_t **out, size_t *len,
+	 struct kd_err *e)
+{
+	PB(BatchResponse) resp = PB_C(BATCH_RESPONSE__INIT);
+	PB(BatchResult) *res = calloc(r->n_operations ? r->n_operations : 1, sizeof(*res));
+	PB(BatchResult) **rp = calloc(r->n_operations ? r->n_operations : 1, sizeof(*rp));
+	char **names = calloc(r->n_operations ? r->n_operations : 1, sizeof(*names));
+	struct txn t = { 0 };
+	enum kd_status st = KD_OK;
+	size_t i;
+
+	if (res == NULL || rp == NULL || names == NULL) {
+		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < r->n_operations && st == KD_OK; i++) {
+		const PB(BatchOperation) *op = r->operations[i];
+		const struct kd_kind *k;
+		ProtobufCMessage *req, *obj;
+		enum kd_verb verb;
+		int outcome = 0;
+
+		if (batch_method(op->method, &k, &verb) != 0 ||
+		    (verb != KD_VERB_CREATE && verb != KD_VERB_UPDATE && verb != KD_VERB_DELETE)) {
+			st = kd_err_set(e, KD_INVALID_ARGUMENT,
+					"operations[%zu].method: \"%s\" is not a Create, Update or "
+					"Delete method", i, op->method);
+			break;
+		}
+		req = protobuf_c_message_unpack(k->req[verb], NULL, op->request.len, op->request.data);
+		if (req == NULL) {
+			st = kd_err_set(e, KD_INVALID_ARGUMENT,
+					"operations[%zu].request: not a valid %s", i,
+					k->req[verb]->short_name);
+			break;
+		}
+		st = mutate(api, &t, k, verb, req, &obj, &outcome, e);
+		if (st == KD_OK) {
+			const char *name = obj != NULL ? kd_store_name(obj) : get_str(req, D_NAME);
+
+			PB_FN(batch_result__init)(&res[i]);
+			names[i] = strdup(name);
+			res[i].name = names[i] != NULL ? names[i] : "";
+			res[i].outcome = outcome;
+			res[i].generation = obj != NULL ? meta_of(obj)->generation : 0;
+			rp[i] = &res[i];
+		} else {
+			at_operation(e, i, op->method);
+		}
+		protobuf_c_message_free_unpacked(req, NULL);
+	}
+	if (st != KD_OK) {
+		txn_abort(api, &t);
+		goto out;
+	}
+	st = txn_commit(api, &t, e);
+	if (st != KD_OK)
+		goto out;
+	resp.n_results = r->n_operations;
+	resp.results = rp;
+	st = kd_api_pack(&resp.base, out, len, e);
+out:
+	for (i = 0; names != NULL && i < r->n_operations; i++)
+		free(names[i]);
+	free(names);
+	free(res);
+	free(rp);
+	return st;
+}
+
 enum kd_status
 kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size_t req_len,
 	    uint8_t **resp, size_t *resp_len, struct kd_err *e)
@@ -586,6 +780,8 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 	ProtobufCMessage *req, *result = NULL;
 	enum kd_verb verb = KD_VERB_GET;
 	enum kd_status st;
+	struct txn t = { 0 };
+	int outcome;
 
 	api->n_requests++;
 	*resp = NULL;
@@ -598,6 +794,8 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 		d = &PB_DESC(get_stats_request);
 	else if (strcmp(method, "/" KD_API_SERVICE "/ListServiceFrontends") == 0)
 		d = &PB_DESC(list_service_frontends_request);
+	else if (strcmp(method, "/" KD_API_SERVICE "/Batch") == 0)
+		d = &PB_DESC(batch_request);
 	else {
 		api->n_errors++;
 		return kd_err_set(e, KD_UNIMPLEMENTED, "unknown method %s", method);
@@ -614,17 +812,13 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 		else if (d == &PB_DESC(list_service_frontends_request))
 			st = kd_api_list_frontends(api, (PB(ListServiceFrontendsRequest) *)req, resp,
 						   resp_len, e);
+		else if (d == &PB_DESC(batch_request))
+			st = do_batch(api, (PB(BatchRequest) *)req, resp, resp_len, e);
 		else
 			st = kd_api_get_stats(api, resp, resp_len, e);
 		goto done;
 	}
 	switch (verb) {
-	case KD_VERB_CREATE:
-		st = do_create(api, k, req, &result, e);
-		break;
-	case KD_VERB_UPDATE:
-		st = do_update(api, k, req, &result, e);
-		break;
 	case KD_VERB_GET: {
 		char ns[64], id[254];
 
@@ -639,10 +833,12 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 	case KD_VERB_LIST:
 		st = do_list(api, k, req, resp, resp_len, e);
 		break;
-	case KD_VERB_DELETE:
 	default:
-		st = do_delete(api, k, req, e);
-		if (st == KD_OK) {
+		st = mutate(api, &t, k, verb, req, &result, &outcome, e);
+		st = st == KD_OK ? txn_commit(api, &t, e) : (txn_abort(api, &t), st);
+		if (st != KD_OK) {
+			result = NULL;
+		} else if (verb == KD_VERB_DELETE) {
 			Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
 
 			st = kd_api_pack(&empty.base, resp, resp_len, e);

@@ -7,7 +7,8 @@
  * request in, a status and a serialized response out. It owns the object
  * store, validates every request completely before changing anything, and
  * has the tables a change touches rebuilt and published (publish.h); a
- * rebuild that fails undoes the store change. The gRPC server
+ * rebuild that fails undoes the store change. A Batch is many changes
+ * validated in order and published as one, or undone as one. The gRPC server
  * (grpc_server.c) and the unit tests drive it alike. Control thread only.
  */
 
@@ -61,11 +62,12 @@ enum kd_status kd_api_create(struct kd_api *api, const struct kd_kind *k,
 			     ProtobufCMessage *obj, struct kd_err *e);
 
 /**
- * Rebuilds and publishes what a change to kind k (NULL: everything) affects,
- * through control/publish.h; a rebuild that fails publishes nothing.
+ * Rebuilds and publishes what the n store changes ch affect (ch NULL:
+ * everything), through control/publish.h; a rebuild that fails publishes
+ * nothing.
  */
-enum kd_status kd_api_sync(struct kd_api *api, const struct kd_kind *k, bool removal,
-			   struct kd_err *e);
+enum kd_status kd_api_sync(struct kd_api *api, const struct kd_store_change *ch, size_t n,
+			   bool removal, struct kd_err *e);
 
 /** Packs m into a malloc'd *out of *len bytes. */
 enum kd_status kd_api_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len,

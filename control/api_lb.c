@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ListServiceFrontends: the published Service tables, read on the control
- * thread (their only writer), joined with the connection table for
+ * ListServiceFrontends: the live frontends, as the Service compiler holds
+ * them (in Service name order; one Service's alone when asked), read on the
+ * control thread (their only writer), joined with the connection table for
  * per-endpoint connection counts. A translated connection's original key
  * names the frontend it came in by and its reply key the endpoint, so one
  * pass over the records counts them all; records are read as ListFlows
@@ -16,6 +17,8 @@
 
 #include "control/api.h"
 #include "control/config.h"
+#include "control/publish.h"
+#include "control/translate_service.h"
 #include "dataplane/conntrack.h"
 #include "dataplane/lb.h"
 
@@ -33,27 +36,44 @@ proto_enum(uint8_t p)
 	       p == IPPROTO_SCTP ? PB_C(PROTOCOL__PROTOCOL_SCTP) : PB_C(PROTOCOL__PROTOCOL_TCP);
 }
 
-/* cnt[base[f] + b]: connections of frontend f to its endpoint b. */
+/* A listed frontend and its place in the list, looked up by address. */
+struct listed {
+	const struct kd_lb_frontend *fe;
+	uint32_t at;
+};
+
+static int
+cmp_listed(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct listed *)a)->fe;
+	uintptr_t y = (uintptr_t)((const struct listed *)b)->fe;
+
+	return x < y ? -1 : x > y;
+}
+
+/* cnt[base[f] + b]: connections of listed frontend f to its endpoint b. */
 static void
-count(const struct kd_ct *ct, const struct kd_lb *lb, const uint32_t *base, uint64_t *cnt)
+count(const struct kd_ct *ct, const struct kd_lb *lb, const struct listed *by_addr, uint32_t n,
+      const uint32_t *base, uint64_t *cnt)
 {
 	uint32_t i;
 	uint16_t b;
 
-	for (i = 0; ct != NULL && i < ct->capacity; i++) {
+	for (i = 0; ct != NULL && n != 0 && i < ct->capacity; i++) {
 		const struct kd_ct_conn *c = &ct->conn[i];
 		const struct kd_ct_key *o = &c->key[KD_CT_ORIG], *r = &c->key[KD_CT_REPLY];
-		const struct kd_lb_frontend *fe;
+		struct listed key, *l;
 
 		if ((__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) &
 		     (KD_CT_F_DEAD | KD_CT_F_USED | KD_CT_F_NAT)) != (KD_CT_F_USED | KD_CT_F_NAT))
 			continue;
-		fe = kd_lb_lookup(lb, o->ip[1], o->port[1], o->proto);
-		if (fe == NULL)
+		key.fe = kd_lb_lookup(lb, o->ip[1], o->port[1], o->proto);
+		if (key.fe == NULL ||
+		    (l = bsearch(&key, by_addr, n, sizeof(*by_addr), cmp_listed)) == NULL)
 			continue;
-		for (b = 0; b < fe->n_backends; b++)
-			if (fe->be[b].ip == r->ip[0] && fe->be[b].port == r->port[0]) {
-				cnt[base[fe - lb->fe] + b]++;
+		for (b = 0; b < l->fe->n_backends; b++)
+			if (l->fe->be[b].ip == r->ip[0] && l->fe->be[b].port == r->port[0]) {
+				cnt[base[l->at] + b]++;
 				break;
 			}
 	}
@@ -61,14 +81,40 @@ count(const struct kd_ct *ct, const struct kd_lb *lb, const uint32_t *base, uint
 
 /* "ns/name" of the frontend's Service, as an API name. */
 static void
-service_name(const struct kd_lb *lb, const struct kd_lb_frontend *fe, char *buf, size_t len)
+service_name(const struct kd_lb_frontend *fe, char *buf, size_t len)
 {
-	const char *nn = lb->svc_name[fe->svc], *slash = strchr(nn, '/');
+	const char *nn = fe->svc, *slash = strchr(nn, '/');
 
 	if (slash == NULL)
 		snprintf(buf, len, "namespaces/default/services/%s", nn);
 	else
 		snprintf(buf, len, "namespaces/%.*s/services/%s", (int)(slash - nn), nn, slash + 1);
+}
+
+/* The frontends to list, in Service name order. */
+struct fe_list {
+	const struct kd_lb_frontend **v;
+	uint32_t n, cap;
+	bool nomem;
+};
+
+static void
+collect(const struct kd_lb_frontend *fe, void *arg)
+{
+	struct fe_list *l = arg;
+
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 64;
+		const struct kd_lb_frontend **v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			l->nomem = true;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = fe;
 }
 
 struct strs {
@@ -105,43 +151,53 @@ kd_api_list_frontends(const struct kd_api *api, const PB(ListServiceFrontendsReq
 	PB(ServiceFrontend) *fes = NULL, **fp = NULL;
 	PB(ServiceEndpointStatus) *eps = NULL, **ep = NULL;
 	uint32_t *base = NULL, n_eps = 0, i, nf = 0, x = 0;
+	struct fe_list l = { 0 };
+	struct listed *by_addr = NULL;
 	uint64_t *cnt = NULL;
 	struct strs s = { 0 };
 	enum kd_status st = KD_OK;
-	char name[256];
+	char name[256], key[320], ns[64], id[254];
 	size_t k;
 
-	if (r->service[0] != '\0' && strncmp(r->service, "namespaces/", 11) != 0)
+	if (r->service[0] != '\0' &&
+	    kd_kind_name_parse(&kd_kinds[KD_KIND_SERVICE], r->service, ns, sizeof(ns), id,
+			       sizeof(id)) != 0)
 		return kd_err_set(e, KD_INVALID_ARGUMENT,
 				   "service: \"%s\" is not namespaces/{namespace}/services/{name}",
 				   r->service);
-	if (lb != NULL && lb->n_fe != 0) {
-		base = calloc(lb->n_fe, sizeof(*base));
-		for (i = 0; base != NULL && i < lb->n_fe; i++) {
+	if (api->pub != NULL) {
+		snprintf(key, sizeof(key), "%s/%s", ns, id);
+		kd_translate_service_walk(kd_publish_services(api->pub),
+					  r->service[0] != '\0' ? key : NULL, collect, &l);
+	}
+	if (l.n != 0 || l.nomem) {
+		base = calloc(l.n, sizeof(*base));
+		by_addr = calloc(l.n, sizeof(*by_addr));
+		for (i = 0; base != NULL && by_addr != NULL && i < l.n; i++) {
 			base[i] = n_eps;
-			n_eps += lb->fe[i].n_backends;
+			n_eps += l.v[i]->n_backends;
+			by_addr[i] = (struct listed){ .fe = l.v[i], .at = i };
 		}
 		cnt = calloc(n_eps ? n_eps : 1, sizeof(*cnt));
-		fes = calloc(lb->n_fe, sizeof(*fes));
-		fp = calloc(lb->n_fe, sizeof(*fp));
+		fes = calloc(l.n, sizeof(*fes));
+		fp = calloc(l.n, sizeof(*fp));
 		eps = calloc(n_eps ? n_eps : 1, sizeof(*eps));
 		ep = calloc(n_eps ? n_eps : 1, sizeof(*ep));
-		if (base == NULL || cnt == NULL || fes == NULL || fp == NULL || eps == NULL ||
-		    ep == NULL) {
+		if (l.nomem || base == NULL || by_addr == NULL || cnt == NULL || fes == NULL ||
+		    fp == NULL || eps == NULL || ep == NULL) {
 			st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 			goto out;
 		}
-		count(api->ct, lb, base, cnt);
+		qsort(by_addr, l.n, sizeof(*by_addr), cmp_listed);
+		count(api->ct, lb, by_addr, l.n, base, cnt);
 	}
-	for (i = 0; lb != NULL && i < lb->n_fe; i++) {
-		const struct kd_lb_frontend *fe = &lb->fe[i];
+	for (i = 0; i < l.n; i++) {
+		const struct kd_lb_frontend *fe = l.v[i];
 		PB(ServiceFrontend) *f = &fes[nf];
 		char *svc, *ip;
 		uint16_t b;
 
-		service_name(lb, fe, name, sizeof(name));
-		if (r->service[0] != '\0' && strcmp(r->service, name) != 0)
-			continue;
+		service_name(fe, name, sizeof(name));
 		PB_FN(service_frontend__init)(f);
 		svc = str(&s, strlen(name) + 1);
 		ip = str(&s, 16);
@@ -222,6 +278,8 @@ out:
 		free(s.v[k]);
 	free(s.v);
 	free(base);
+	free(by_addr);
+	free(l.v);
 	free(cnt);
 	free(fes);
 	free(fp);

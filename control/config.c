@@ -34,6 +34,7 @@
 #define DEF_CT_CAPACITY 262144
 #define DEF_MAGLEV_M 4093		/* prime; about 400 entries per endpoint at 10 */
 #define DEF_AFFINITY_CAPACITY 65536
+#define DEF_MAX_FRONTENDS 131072
 #define DEF_HAIRPIN_IP "169.254.42.1"	/* link-local, as Cilium uses for hairpin */
 #define DEF_MASQ_LO 1024		/* Linux MASQUERADE's range without --to-ports */
 #define DEF_MASQ_HI 65535
@@ -725,7 +726,7 @@ static int
 load_services(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 {
 	static const char *const keys[] = { "maglev_table_size", "hairpin_ip",
-					    "affinity_capacity", "vpc", NULL };
+					    "affinity_capacity", "max_frontends", "vpc", NULL };
 	const config_setting_t *g = config_setting_get_member(root, "services");
 
 	kd_config_parse_ipv4(DEF_HAIRPIN_IP, &cfg->svc_hairpin_ip);
@@ -739,6 +740,8 @@ load_services(struct ctx *c, const config_setting_t *root, struct kd_config *cfg
 		     cfg->svc_maglev_m) < 0 ||
 	    GET_UINT(c, g, "affinity_capacity", 1024, 1u << 24, DEF_AFFINITY_CAPACITY,
 		     cfg->svc_affinity_capacity) < 0 ||
+	    GET_UINT(c, g, "max_frontends", 64, 1u << 24, DEF_MAX_FRONTENDS,
+		     cfg->svc_max_frontends) < 0 ||
 	    get_ip(c, g, "hairpin_ip", &cfg->svc_hairpin_ip, false) < 0)
 		return -1;
 	if (!kd_maglev_is_prime(cfg->svc_maglev_m))

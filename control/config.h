@@ -104,6 +104,7 @@ struct kd_config {
 	/* services */
 	uint32_t svc_maglev_m;		/* prime */
 	uint32_t svc_affinity_capacity;
+	uint32_t svc_max_frontends;	/* size of the frontend index */
 	rte_be32_t svc_hairpin_ip;
 	char svc_vpc[KD_CFG_NAME_LEN];	/* VPC of endpoints for underlay clients */
 	/* nat */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One row per table the workers read: which kinds touch it, how it is built
- * from the store, where it is published, and how a generation no worker can
- * hold any more is released.
+ * from the store, how it is made live, and how what it replaced is released
+ * once no worker can hold it any more.
  */
 #include <stdlib.h>
 
@@ -16,6 +16,7 @@
 #include "dataplane/lb.h"
 #include "dataplane/policy.h"
 #include "dataplane/tables.h"
+#include "control/store.h"
 #include "proto/kinds.h"
 
 struct kd_publish {
@@ -25,82 +26,119 @@ struct kd_publish {
 };
 
 struct table_ops {
-	/* Whether a change to kind k (NULL: every kind) touches this table. */
-	bool (*touched_by)(const struct kd_kind *k);
-	void *(*build)(struct kd_publish *pub, const struct kd_store *s, struct kd_err *e);
-	void **live;
-	/* Free gen; succ replaced it a grace period ago (NULL: never published, or shutdown). */
-	void (*release)(struct kd_publish *pub, void *gen, const void *succ);
+	/* Whether a change to an object of kind k touches this table. */
+	bool (*touched_by)(enum kd_kind_id k);
+	void *(*build)(struct kd_publish *pub, const struct kd_store *s,
+		       const struct kd_store_change *ch, size_t n, struct kd_err *e);
+	/* Make gen live; what it returns is retired a grace period later (NULL: nothing). */
+	void *(*apply)(struct kd_publish *pub, void *gen);
+	void (*retire)(struct kd_publish *pub, void *old);
+	/* Free gen, built and never applied. */
+	void (*discard)(struct kd_publish *pub, void *gen);
 };
 
 static bool
-routes_touched(const struct kd_kind *k)
+routes_touched(enum kd_kind_id k)
 {
-	return k == NULL || k->id == KD_KIND_VPC || k->id == KD_KIND_NODE ||
-	       k->id == KD_KIND_NETDEV;
+	return k == KD_KIND_VPC || k == KD_KIND_NODE || k == KD_KIND_NETDEV;
 }
 
 /* Netdevs carry the pod identity of a port; Vpcs carry the node's gateway addresses. */
 static bool
-policy_touched(const struct kd_kind *k)
+policy_touched(enum kd_kind_id k)
 {
-	return k == NULL || k->id == KD_KIND_POD || k->id == KD_KIND_NAMESPACE ||
-	       k->id == KD_KIND_NETWORKPOLICY || k->id == KD_KIND_NETDEV || k->id == KD_KIND_VPC;
+	return k == KD_KIND_POD || k == KD_KIND_NAMESPACE || k == KD_KIND_NETWORKPOLICY ||
+	       k == KD_KIND_NETDEV || k == KD_KIND_VPC;
 }
 
 static bool
-services_touched(const struct kd_kind *k)
+services_touched(enum kd_kind_id k)
 {
-	return k == NULL || k->id == KD_KIND_SERVICE || k->id == KD_KIND_ENDPOINTSLICE;
+	return k == KD_KIND_SERVICE || k == KD_KIND_ENDPOINTSLICE;
 }
 
 static void *
-routes_build(struct kd_publish *pub, const struct kd_store *s, struct kd_err *e)
+routes_build(struct kd_publish *pub, const struct kd_store *s, const struct kd_store_change *ch,
+	     size_t n, struct kd_err *e)
 {
+	(void)ch;
+	(void)n;
 	return kd_translate_build(&pub->routes, s, e);
 }
 
-static void
-routes_release(struct kd_publish *pub, void *gen, const void *succ)
+static void *
+routes_apply(struct kd_publish *pub, void *gen)
 {
 	(void)pub;
-	(void)succ;
+	return __atomic_exchange_n(&kd_tables_live, gen, __ATOMIC_ACQ_REL);
+}
+
+static void
+routes_free(struct kd_publish *pub, void *gen)
+{
+	(void)pub;
 	kd_tables_free(gen);
 }
 
 static void *
-policy_build(struct kd_publish *pub, const struct kd_store *s, struct kd_err *e)
+policy_build(struct kd_publish *pub, const struct kd_store *s, const struct kd_store_change *ch,
+	     size_t n, struct kd_err *e)
 {
+	(void)ch;
+	(void)n;
 	return kd_translate_policy_build(pub->policy, s, e);
 }
 
-static void
-policy_release(struct kd_publish *pub, void *gen, const void *succ)
+static void *
+policy_apply(struct kd_publish *pub, void *gen)
 {
-	(void)succ;
+	(void)pub;
+	return __atomic_exchange_n(&kd_policy_live, gen, __ATOMIC_ACQ_REL);
+}
+
+static void
+policy_free(struct kd_publish *pub, void *gen)
+{
 	kd_translate_policy_discard(pub->policy, gen);
 }
 
 static void *
-services_build(struct kd_publish *pub, const struct kd_store *s, struct kd_err *e)
+services_build(struct kd_publish *pub, const struct kd_store *s,
+	       const struct kd_store_change *ch, size_t n, struct kd_err *e)
 {
-	return kd_translate_service_build(pub->services, s, e);
+	return kd_translate_service_build(pub->services, s, ch, n, e);
+}
+
+/* A delta that changed nothing has nothing to wait for: it is retired at once. */
+static void *
+services_apply(struct kd_publish *pub, void *gen)
+{
+	if (kd_translate_service_apply(pub->services, gen))
+		return gen;
+	kd_translate_service_retire(pub->services, gen);
+	return NULL;
 }
 
 static void
-services_release(struct kd_publish *pub, void *gen, const void *succ)
+services_retire(struct kd_publish *pub, void *old)
 {
-	kd_translate_service_retire(pub->services, gen, succ);
+	kd_translate_service_retire(pub->services, old);
+}
+
+static void
+services_discard(struct kd_publish *pub, void *gen)
+{
+	kd_translate_service_discard(pub->services, gen);
 }
 
 /* By table; the build order is kd_publish_build()'s, the publication order kd_publish_commit()'s. */
 static const struct table_ops tables[KD_PUBLISH_MAX] = {
-	[KD_PUBLISH_ROUTES] = { routes_touched, routes_build, (void **)&kd_tables_live,
-				routes_release },
-	[KD_PUBLISH_SERVICES] = { services_touched, services_build, (void **)&kd_lb_live,
-				  services_release },
-	[KD_PUBLISH_POLICY] = { policy_touched, policy_build, (void **)&kd_policy_live,
-				policy_release },
+	[KD_PUBLISH_ROUTES] = { routes_touched, routes_build, routes_apply, routes_free,
+				routes_free },
+	[KD_PUBLISH_SERVICES] = { services_touched, services_build, services_apply,
+				  services_retire, services_discard },
+	[KD_PUBLISH_POLICY] = { policy_touched, policy_build, policy_apply, policy_free,
+				policy_free },
 };
 
 struct kd_publish *
@@ -124,16 +162,11 @@ kd_publish_create(const struct kd_config *cfg, const uint16_t *port_ids, struct 
 void
 kd_publish_free(struct kd_publish *pub)
 {
-	unsigned int i;
-
 	if (pub == NULL)
 		return;
-	for (i = 0; i < KD_PUBLISH_MAX; i++) {
-		void *old = __atomic_exchange_n(tables[i].live, NULL, __ATOMIC_ACQ_REL);
-
-		if (old != NULL)
-			tables[i].release(pub, old, NULL);
-	}
+	kd_tables_free(__atomic_exchange_n(&kd_tables_live, NULL, __ATOMIC_ACQ_REL));
+	kd_translate_policy_discard(pub->policy,
+				    __atomic_exchange_n(&kd_policy_live, NULL, __ATOMIC_ACQ_REL));
 	kd_translate_policy_free(pub->policy);
 	kd_translate_service_free(pub->services);
 	free(pub);
@@ -146,14 +179,26 @@ discard(struct kd_publish *pub, struct kd_publish_batch *b)
 
 	for (i = 0; i < KD_PUBLISH_MAX; i++) {
 		if (b->gen[i] != NULL)
-			tables[i].release(pub, b->gen[i], NULL);
+			tables[i].discard(pub, b->gen[i]);
 		b->gen[i] = NULL;
 	}
 }
 
+static bool
+touched(const struct table_ops *o, const struct kd_store_change *ch, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ch != NULL && i < n; i++)
+		if (o->touched_by(ch[i].kind))
+			return true;
+	return ch == NULL;
+}
+
 enum kd_status
-kd_publish_build(struct kd_publish *pub, const struct kd_store *s, const struct kd_kind *k,
-		 struct kd_publish_batch *b, struct kd_err *e)
+kd_publish_build(struct kd_publish *pub, const struct kd_store *s,
+		 const struct kd_store_change *ch, size_t n, struct kd_publish_batch *b,
+		 struct kd_err *e)
 {
 	static const enum kd_publish_table order[] = {
 		KD_PUBLISH_ROUTES, KD_PUBLISH_SERVICES, KD_PUBLISH_POLICY,
@@ -165,9 +210,9 @@ kd_publish_build(struct kd_publish *pub, const struct kd_store *s, const struct 
 	for (i = 0; i < RTE_DIM(order); i++) {
 		const struct table_ops *o = &tables[order[i]];
 
-		if (!o->touched_by(k))
+		if (!touched(o, ch, n))
 			continue;
-		b->gen[order[i]] = o->build(pub, s, e);
+		b->gen[order[i]] = o->build(pub, s, ch, n, e);
 		if (b->gen[order[i]] == NULL) {
 			discard(pub, b);
 			return e->code;
@@ -183,10 +228,12 @@ publish(struct kd_publish *pub, struct kd_publish_batch *b, enum kd_publish_tabl
 
 	if (b->gen[i] == NULL)
 		return;
-	old = kd_tables_swap(tables[i].live, b->gen[i]);
-	if (old != NULL)
-		tables[i].release(pub, old, b->gen[i]);
+	old = tables[i].apply(pub, b->gen[i]);
 	b->gen[i] = NULL;
+	if (old == NULL)
+		return;
+	kd_tables_wait();
+	tables[i].retire(pub, old);
 }
 
 void
@@ -198,6 +245,12 @@ kd_publish_commit(struct kd_publish *pub, struct kd_publish_batch *b, bool remov
 	publish(pub, b, KD_PUBLISH_ROUTES);
 	publish(pub, b, KD_PUBLISH_SERVICES);
 	publish(pub, b, KD_PUBLISH_POLICY);
+}
+
+const struct kd_translate_service *
+kd_publish_services(const struct kd_publish *pub)
+{
+	return pub->services;
 }
 
 uint64_t

@@ -4,12 +4,13 @@
 
 /*
  * Publication of what the workers read. Three tables live side by side, each
- * behind its own RCU pointer, each built from the store by its translator:
- * routes (struct kd_tables, translate.c), compiled NetworkPolicy (struct
- * kd_policy, translate_policy.c) and Services (struct kd_lb,
- * translate_service.c). One table of kinds in publish.c says which object
- * kinds touch each, how each is built, published and discarded; every swap
- * goes through kd_tables_swap().
+ * built from the store by its translator: routes (struct kd_tables,
+ * translate.c) and compiled NetworkPolicy (struct kd_policy,
+ * translate_policy.c), each a new generation swapped in behind its RCU
+ * pointer, and Services (struct kd_lb, translate_service.c), a delta
+ * applied to the live index in place. One table of kinds in publish.c says
+ * which object kinds touch each, how each is built, made live, retired a
+ * grace period later, or discarded unpublished.
  *
  * A change is two steps, so that the API engine can look at what was built
  * (the policy ids given afresh) before anything is live:
@@ -23,6 +24,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "control/err.h"
@@ -32,6 +34,7 @@ struct kd_ct;
 struct kd_kind;
 struct kd_publish;
 struct kd_store;
+struct kd_translate_service;
 
 enum kd_publish_table {
 	KD_PUBLISH_ROUTES,	/* struct kd_tables */
@@ -40,10 +43,12 @@ enum kd_publish_table {
 	KD_PUBLISH_MAX,
 };
 
-/** Tables built by kd_publish_build(), by enum kd_publish_table; NULL where untouched. */
+/** What kd_publish_build() built, by enum kd_publish_table; NULL where untouched. */
 struct kd_publish_batch {
 	void *gen[KD_PUBLISH_MAX];
 };
+
+struct kd_store_change;
 
 /**
  * A publisher for the vNIC and uplink ports of cfg (ethdev ids port_ids) and
@@ -55,14 +60,21 @@ struct kd_publish *kd_publish_create(const struct kd_config *cfg, const uint16_t
 /** Retire the live tables and free the translators. */
 void kd_publish_free(struct kd_publish *pub);
 
-/** Build what a change to kind k (NULL: every kind) touches; nothing is published on failure. */
+/**
+ * Build what the n changes ch touch (ch NULL: everything, from scratch); the
+ * objects before and after must live until kd_publish_commit(). Nothing is
+ * published on failure.
+ */
 enum kd_status kd_publish_build(struct kd_publish *pub, const struct kd_store *s,
-				const struct kd_kind *k, struct kd_publish_batch *b,
-				struct kd_err *e);
+				const struct kd_store_change *ch, size_t n,
+				struct kd_publish_batch *b, struct kd_err *e);
 /** Publish b; removal says the change took something away. Blocks for grace periods. */
 void kd_publish_commit(struct kd_publish *pub, struct kd_publish_batch *b, bool removal);
 
 /** rte_acl contexts compiled so far: how much policy changes cost. */
 uint64_t kd_publish_acl_builds(const struct kd_publish *pub);
+
+/** The Service compiler, for reads of what it compiled (ListServiceFrontends). */
+const struct kd_translate_service *kd_publish_services(const struct kd_publish *pub);
 
 #endif

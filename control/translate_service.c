@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A change compiles only the Services it names (a changed Service, the
+ * Service of a changed slice) into units, and turns them into a delta:
+ * per frontend key, the frontend before and after. Applying it updates
+ * the live index in place; a grace period later the units it replaced are
+ * freed. Nothing else is looked at, so a change costs what it touches.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_lcore.h>
-#include <rte_rcu_qsbr.h>
 
 #include "control/config.h"
 #include "control/store.h"
@@ -23,15 +28,13 @@
 
 #define DEF_AFFINITY_S 10800	/* Kubernetes' default ClientIP timeout */
 
-struct unit;
-
 struct kd_translate_service {
 	const struct kd_config *cfg;
 	struct kd_ct *ct;
-	struct kd_maglev_cache *mc;		/* Maglev tables of the live and the new build */
-	struct unit **units;		/* the last build's Services, by serial */
+	struct kd_maglev_cache *mc;	/* Maglev tables by endpoint set */
+	struct kd_lb *lb;		/* the live index, kd_lb_live */
+	void *units;			/* tsearch(3) tree of the live units, by name */
 	size_t n_units;
-	uint64_t gen;
 };
 
 /* Everything one Service's compilation allocates or holds, released together. */
@@ -45,26 +48,69 @@ struct build {
 	struct kd_lb_frontend *fe;
 };
 
-/*
- * One Service compiled: its frontends and what they point to. A build
- * whose Service and slices are the very objects (store serials) an earlier
- * build compiled takes that build's unit instead of compiling again, so a
- * change costs the Services it touches, plus assembling the frontend hash.
- */
+/* One Service compiled: its frontends and what they point to. */
 struct unit {
-	uint32_t refs;			/* table sets holding it, and the compiler's index */
+	char *name;			/* "namespace/name"; the frontends point to it */
 	uint64_t serial;		/* the Service's */
-	uint64_t *slices;		/* its slices' serials, ascending */
+	uint64_t *slices;		/* its slices' serials, in the store's order */
 	uint32_t n_slices;
-	char name[128];			/* "namespace/name" */
 	struct build b;
 };
 
-/* A built table set's own parts: the units whose frontends it copied. */
-struct lbset {
-	struct unit **u;
-	size_t n;
+/* One Service's change: the live unit and the one that replaces it (NULL: none). */
+struct change {
+	struct unit *old, *cur;
 };
+
+/* One frontend key's change; slot is the index slot a removed key leaves. */
+struct op {
+	struct kd_lb_key key;
+	const struct kd_lb_frontend *old;
+	struct kd_lb_frontend *cur;
+	int32_t slot;
+};
+
+struct kd_translate_service_delta {
+	struct change *c;
+	size_t n_c;
+	struct op *op;
+	size_t n_op;
+	bool udp_left;			/* a UDP endpoint left a frontend: flush its flows */
+};
+
+static int
+cmp_unit(const void *a, const void *b)
+{
+	return strcmp(((const struct unit *)a)->name, ((const struct unit *)b)->name);
+}
+
+static struct unit *
+unit_find(const struct kd_translate_service *sc, const char *name)
+{
+	struct unit key = { .name = (char *)(uintptr_t)name };
+	struct unit **at = tfind(&key, &sc->units, cmp_unit);
+
+	return at != NULL ? *at : NULL;
+}
+
+static void
+unit_free(struct kd_translate_service *sc, struct unit *u)
+{
+	size_t i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < u->b.n; i++)
+		free(u->b.ptr[i]);
+	free(u->b.ptr);
+	for (i = 0; i < u->b.n_tab; i++)
+		kd_maglev_cache_put(sc->mc, u->b.tab[i]);
+	free(u->b.tab);
+	free(u->b.fe);
+	free(u->slices);
+	free(u->name);
+	free(u);
+}
 
 struct kd_translate_service *
 kd_translate_service_create(const struct kd_config *cfg, struct kd_ct *ct)
@@ -76,11 +122,37 @@ kd_translate_service_create(const struct kd_config *cfg, struct kd_ct *ct)
 	sc->cfg = cfg;
 	sc->ct = ct;
 	sc->mc = kd_maglev_cache_create();
-	if (sc->mc == NULL) {
+	sc->lb = kd_lb_create("kd_lb", cfg->svc_max_frontends, cfg->svc_hairpin_ip, cfg->vtep_ip);
+	if (sc->mc == NULL || sc->lb == NULL) {
+		kd_maglev_cache_free(sc->mc);
+		kd_lb_free(sc->lb);
 		free(sc);
 		return NULL;
 	}
+	__atomic_store_n(&kd_lb_live, sc->lb, __ATOMIC_RELEASE);
 	return sc;
+}
+
+static struct kd_translate_service *freeing;
+
+static void
+free_node(void *u)
+{
+	unit_free(freeing, u);
+}
+
+void
+kd_translate_service_free(struct kd_translate_service *sc)
+{
+	if (sc == NULL)
+		return;
+	/* After the workers stopped: nobody reads the index any more. */
+	__atomic_store_n(&kd_lb_live, NULL, __ATOMIC_RELEASE);
+	freeing = sc;
+	tdestroy(sc->units, free_node);
+	kd_lb_free(sc->lb);
+	kd_maglev_cache_free(sc->mc);
+	free(sc);
 }
 
 /* Whether the frontend lists the endpoint, serving when serving is asked for. */
@@ -95,24 +167,39 @@ has_backend(const struct kd_lb_frontend *fe, rte_be32_t ip, rte_be16_t port, boo
 	return false;
 }
 
-/* Whether some UDP endpoint of old is gone from lb: only then is a scan worth it. */
+/* Whether some UDP endpoint of old is gone from cur: only then is a scan worth it. */
 static bool
-udp_endpoint_left(const struct kd_lb *old, const struct kd_lb *lb)
+udp_endpoint_left(const struct kd_lb_frontend *old, const struct kd_lb_frontend *cur)
 {
-	uint32_t i;
 	uint16_t b;
 
-	for (i = 0; i < old->n_fe; i++) {
-		const struct kd_lb_frontend *o = &old->fe[i], *n;
-
-		if (o->key.proto != IPPROTO_UDP)
-			continue;
-		n = kd_lb_lookup(lb, o->key.ip, o->key.port, o->key.proto);
-		for (b = 0; b < o->n_backends; b++)
-			if (!has_backend(n, o->be[b].ip, o->be[b].port, true))
-				return true;
-	}
+	if (old == NULL || old->key.proto != IPPROTO_UDP)
+		return false;
+	for (b = 0; b < old->n_backends; b++)
+		if (!has_backend(cur, old->be[b].ip, old->be[b].port, true))
+			return true;
 	return false;
+}
+
+static int
+cmp_key(const struct kd_lb_key *a, const struct kd_lb_key *b)
+{
+	return memcmp(a, b, sizeof(*a));
+}
+
+static int
+cmp_op(const void *a, const void *b)
+{
+	return cmp_key(&((const struct op *)a)->key, &((const struct op *)b)->key);
+}
+
+/* The delta's op for key (ops are sorted by key), or NULL. */
+static const struct op *
+find_op(const struct kd_translate_service_delta *d, const struct kd_lb_key *key)
+{
+	struct op k = { .key = *key };
+
+	return bsearch(&k, d->op, d->n_op, sizeof(*d->op), cmp_op);
 }
 
 /*
@@ -125,47 +212,35 @@ udp_endpoint_left(const struct kd_lb *old, const struct kd_lb *lb)
  * key the endpoint.
  */
 static void
-flush_stale_udp(struct kd_translate_service *sc, const struct kd_lb *old, const struct kd_lb *lb)
+flush_stale_udp(struct kd_translate_service *sc, const struct kd_translate_service_delta *d)
 {
 	struct kd_ct *ct = sc->ct;
 	uint32_t i;
 
-	if (ct == NULL || old == NULL || !udp_endpoint_left(old, lb))
+	if (ct == NULL || !d->udp_left)
 		return;
 	for (i = 0; i < ct->capacity; i++) {
 		const struct kd_ct_conn *c = &ct->conn[i];
 		struct kd_ct_key key[2];
 		const struct kd_ct_key *o = &key[KD_CT_ORIG], *r = &key[KD_CT_REPLY];
+		struct kd_lb_key fk = { 0 };
+		const struct op *op;
 
 		if (c->proto != IPPROTO_UDP ||
 		    (__atomic_load_n(&c->flags, __ATOMIC_ACQUIRE) &
 		     (KD_CT_F_DEAD | KD_CT_F_USED | KD_CT_F_NAT)) != (KD_CT_F_USED | KD_CT_F_NAT))
 			continue;
 		memcpy(key, c->key, sizeof(key));
-		if (!has_backend(kd_lb_lookup(old, o->ip[1], o->port[1], o->proto), r->ip[0],
-				 r->port[0], false) ||
-		    has_backend(kd_lb_lookup(lb, o->ip[1], o->port[1], o->proto), r->ip[0],
-				r->port[0], true))
+		fk.ip = o->ip[1];
+		fk.port = o->port[1];
+		fk.proto = o->proto;
+		op = find_op(d, &fk);
+		if (op == NULL || !has_backend(op->old, r->ip[0], r->port[0], false) ||
+		    has_backend(op->cur, r->ip[0], r->port[0], true))
 			continue;
 		/* Read without the lock: the record may have been reused since. */
 		kd_ct_delete_if(ct, i, key);
 	}
-}
-
-static void unit_put(struct kd_translate_service *sc, struct unit *u);
-
-void
-kd_translate_service_free(struct kd_translate_service *sc)
-{
-	size_t i;
-
-	if (sc == NULL)
-		return;
-	for (i = 0; i < sc->n_units; i++)
-		unit_put(sc, sc->units[i]);
-	free(sc->units);
-	kd_maglev_cache_free(sc->mc);
-	free(sc);
 }
 
 /*
@@ -213,58 +288,6 @@ hold(struct kd_translate_service *sc, struct build *b, const uint16_t *t)
 	b->tab = nt;
 	b->tab[b->n_tab++] = t;
 	return 0;
-}
-
-static void
-unit_put(struct kd_translate_service *sc, struct unit *u)
-{
-	size_t i;
-
-	if (--u->refs != 0)
-		return;
-	for (i = 0; i < u->b.n; i++)
-		free(u->b.ptr[i]);
-	free(u->b.ptr);
-	for (i = 0; i < u->b.n_tab; i++)
-		kd_maglev_cache_put(sc->mc, u->b.tab[i]);
-	free(u->b.tab);
-	free(u->b.fe);
-	free(u->slices);
-	free(u);
-}
-
-static void
-discard(struct kd_translate_service *sc, struct kd_lb *lb)
-{
-	struct lbset *set;
-	size_t i;
-
-	if (lb == NULL)
-		return;
-	set = lb->priv;
-	if (set != NULL) {
-		for (i = 0; i < set->n; i++)
-			unit_put(sc, set->u[i]);
-		free(set->u);
-		free(set);
-	}
-	rte_hash_free(lb->hash);
-	free(lb->fe);
-	free(lb->svc_name);
-	free(lb);
-}
-
-void
-kd_translate_service_retire(struct kd_translate_service *sc, struct kd_lb *old,
-			    const struct kd_lb *cur)
-{
-	/*
-	 * After the grace period: no worker still picks from the old tables, so
-	 * every connection they gave a departed endpoint is in the table by now.
-	 */
-	if (cur != NULL)
-		flush_stale_udp(sc, old, cur);
-	discard(sc, old);
 }
 
 static const char *
@@ -438,17 +461,15 @@ ranges(struct build *b, struct kd_lb_frontend *fe, const PB(ServiceSpec) *sp)
 }
 
 /*
- * Maglev disruption against the frontend's previous build: entries whose
+ * Maglev disruption against the frontend o it replaces: entries whose
  * endpoint changed, and of those, entries whose old endpoint is still in
  * the pool (moves that consistent hashing should have avoided). A frontend
  * whose endpoints did not change carries its figures over, so they tell of
  * its own last update, whatever other Services did since.
  */
 static void
-disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
+disruption(struct kd_lb_frontend *fe, const struct kd_lb_frontend *o)
 {
-	const struct kd_lb_frontend *o = kd_lb_lookup(old, fe->key.ip, fe->key.port,
-						      fe->key.proto);
 	const struct kd_lb_pool *np = &fe->pool[KD_LB_IN], *op;
 	uint32_t i;
 	uint16_t j;
@@ -483,9 +504,9 @@ disruption(struct kd_lb_frontend *fe, const struct kd_lb *old)
 }
 
 static int
-add_service(struct kd_translate_service *sc, struct build *b,
-	    const struct kd_translate_slices_ref *slices,
-	    size_t n_slices, const PB(Service) *svc, struct kd_translate_slices_eps *eps, struct kd_err *e)
+add_service(struct kd_translate_service *sc, struct build *b, const struct kd_store_ref *slices,
+	    size_t n_slices, const PB(Service) *svc, struct kd_translate_slices_eps *eps,
+	    struct kd_err *e)
 {
 	const PB(ServiceSpec) *sp = svc->spec;
 	bool affinity = sp->session_affinity == PB_C(SESSION_AFFINITY__SESSION_AFFINITY_CLIENT_IP);
@@ -505,7 +526,7 @@ add_service(struct kd_translate_service *sc, struct build *b,
 	for (i = 0; i < sp->n_ports; i++) {
 		const PB(ServicePort) *p = sp->ports[i];
 
-		if (kd_translate_slices_gather(eps, slices, n_slices, svc, p, cfg->node_name) != 0)
+		if (kd_translate_slices_gather(eps, slices, n_slices, p, cfg->node_name) != 0)
 			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		nv = vips(svc, p, cfg->vtep_ip, v, RTE_DIM(v));
 		for (j = 0; j < nv; j++) {
@@ -561,200 +582,414 @@ add_service(struct kd_translate_service *sc, struct build *b,
 }
 
 static int
-cmp_u64(const void *a, const void *b)
+cmp_str(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
-	return x < y ? -1 : x > y;
+/* The names ("namespace/name") of the Services a change touches, with duplicates. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int
+add_name(struct names *nm, const char *ns, const char *name)
+{
+	char **nv = room(nm->v, &nm->cap, nm->n, sizeof(*nv));
+	size_t len = strlen(ns) + strlen(name) + 2;
+
+	if (nv == NULL)
+		return -ENOMEM;
+	nm->v = nv;
+	nm->v[nm->n] = malloc(len);
+	if (nm->v[nm->n] == NULL)
+		return -ENOMEM;
+	snprintf(nm->v[nm->n++], len, "%s/%s", ns, name);
+	return 0;
 }
 
 static int
-cmp_unit(const void *a, const void *b)
+touched(struct names *nm, const struct kd_store_change *ch)
 {
-	return cmp_u64(&(*(struct unit *const *)a)->serial, &(*(struct unit *const *)b)->serial);
+	const ProtobufCMessage *obj[2] = { ch->old, ch->cur };
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		const PB(ObjectMeta) *m;
+		const char *svc;
+
+		if (obj[i] == NULL)
+			continue;
+		if (ch->kind == KD_KIND_SERVICE) {
+			m = ((const PB(Service) *)obj[i])->metadata;
+			svc = m->name;
+		} else if (ch->kind == KD_KIND_ENDPOINTSLICE) {
+			m = ((const PB(EndpointSlice) *)obj[i])->metadata;
+			svc = kd_store_slice_service(obj[i]);
+		} else {
+			continue;
+		}
+		if (svc != NULL && add_name(nm, m->namespace_, svc) != 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
-/* The last build's unit of the Service with this serial, or NULL. */
-static struct unit *
-last_unit(const struct kd_translate_service *sc, uint64_t serial)
+struct walk_names {
+	struct names *nm;
+	int ret;
+};
+
+static void
+walk_name(const void *node, VISIT v, void *arg)
 {
-	size_t lo = 0, hi = sc->n_units;
+	const struct unit *u = *(const struct unit *const *)node;
+	struct walk_names *w = arg;
+	const char *slash = strchr(u->name, '/');
+	char ns[64];
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sc->units[mid]->serial == serial)
-			return sc->units[mid];
-		if (sc->units[mid]->serial < serial)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	if ((v != postorder && v != leaf) || w->ret != 0 || slash == NULL)
+		return;
+	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - u->name), u->name);
+	w->ret = add_name(w->nm, ns, slash + 1);
 }
 
-/* svc's unit: the last build's if neither it nor its slices changed, else compiled now. */
-static struct unit *
-unit_get(struct kd_translate_service *sc, const struct kd_translate_slices_ref *idx,
-	 size_t n_idx, const PB(Service) *svc, uint64_t serial,
-	 struct kd_translate_slices_eps *eps, struct kd_err *e)
+/* Every Service name: those the store has and those the index has. */
+static int
+all_names(const struct kd_translate_service *sc, const struct kd_store *s, struct names *nm)
 {
-	size_t n, first = kd_translate_slices_of(idx, n_idx, svc, &n), i;
-	struct unit *u, *last;
-	uint64_t *ser;
+	const struct kd_store_kind *k = &s->kind[KD_KIND_SERVICE];
+	struct walk_names w = { .nm = nm };
+	size_t i;
 
-	ser = malloc((n ? n : 1) * sizeof(*ser));
-	if (ser == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++)
-		ser[i] = idx[first + i].serial;
-	qsort(ser, n, sizeof(*ser), cmp_u64);
-	last = last_unit(sc, serial);
-	if (last != NULL && last->n_slices == n && memcmp(last->slices, ser, n * sizeof(*ser)) == 0) {
-		free(ser);
-		last->refs++;
-		return last;
+	for (i = 0; i < k->n; i++) {
+		const PB(ObjectMeta) *m = ((const PB(Service) *)k->obj[i])->metadata;
+
+		if (add_name(nm, m->namespace_, m->name) != 0)
+			return -ENOMEM;
 	}
-	u = calloc(1, sizeof(*u));
-	if (u == NULL) {
-		free(ser);
-		goto nomem;
+	twalk_r(sc->units, walk_name, &w);
+	return w.ret;
+}
+
+/* svc compiled, with the serials it was compiled from; NULL with e set. */
+static struct unit *
+compile(struct kd_translate_service *sc, const char *name, const PB(Service) *svc,
+	uint64_t serial, const struct kd_store_ref *sl, size_t n_sl,
+	struct kd_translate_slices_eps *eps, struct kd_err *e)
+{
+	struct unit *u = calloc(1, sizeof(*u));
+	size_t i;
+
+	if (u == NULL || (u->name = strdup(name)) == NULL ||
+	    (u->slices = malloc((n_sl ? n_sl : 1) * sizeof(*u->slices))) == NULL) {
+		unit_free(sc, u);
+		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+		return NULL;
 	}
-	u->refs = 1;
 	u->serial = serial;
-	u->slices = ser;
-	u->n_slices = (uint32_t)n;
-	snprintf(u->name, sizeof(u->name), "%s/%s", svc->metadata->namespace_,
-		 svc->metadata->name);
-	if (svc->spec != NULL && add_service(sc, &u->b, idx, n_idx, svc, eps, e) != KD_OK) {
-		unit_put(sc, u);
+	for (i = 0; i < n_sl; i++)
+		u->slices[i] = sl[i].serial;
+	u->n_slices = (uint32_t)n_sl;
+	if (svc->spec != NULL && add_service(sc, &u->b, sl, n_sl, svc, eps, e) != KD_OK) {
+		unit_free(sc, u);
 		return NULL;
 	}
 	for (i = 0; i < u->b.n_fe; i++)
-		disruption(&u->b.fe[i], kd_lb_live);
+		u->b.fe[i].svc = u->name;
 	return u;
-nomem:
-	kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
-	return NULL;
 }
 
-/* This build's units become the ones the next build looks in; on no memory, the old stay. */
-static void
-remember(struct kd_translate_service *sc, const struct lbset *set)
+static bool
+unchanged(const struct unit *u, uint64_t serial, const struct kd_store_ref *sl, size_t n)
 {
-	struct unit **u = malloc((set->n ? set->n : 1) * sizeof(*u));
 	size_t i;
 
-	if (u == NULL)
-		return;
-	for (i = 0; i < set->n; i++) {
-		u[i] = set->u[i];
-		u[i]->refs++;
-	}
-	qsort(u, set->n, sizeof(*u), cmp_unit);
-	for (i = 0; i < sc->n_units; i++)
-		unit_put(sc, sc->units[i]);
-	free(sc->units);
-	sc->units = u;
-	sc->n_units = set->n;
+	if (u == NULL || u->serial != serial || u->n_slices != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (u->slices[i] != sl[i].serial)
+			return false;
+	return true;
 }
 
-struct kd_lb *
-kd_translate_service_build(struct kd_translate_service *sc, const struct kd_store *s, struct kd_err *e)
+/* The change of Service name ("namespace/name"), if it has one; 0 or -errno with e set. */
+static int
+plan_service(struct kd_translate_service *sc, const struct kd_store *s, const char *name,
+	     struct kd_translate_service_delta *d, size_t *cap, struct kd_translate_slices_eps *eps,
+	     struct kd_err *e)
 {
-	const struct kd_store_kind *k = &s->kind[KD_KIND_SERVICE];
-	struct rte_hash_parameters hp = {
-		.key_len = sizeof(struct kd_lb_key),
-		.hash_func = rte_hash_crc,
-		.socket_id = (int)rte_socket_id(),
-	};
-	struct kd_translate_slices_eps eps = { 0 };
-	struct kd_translate_slices_ref *slices;
-	size_t n_slices;
-	struct lbset *set;
-	struct kd_lb *lb;
-	char hname[RTE_HASH_NAMESIZE];
-	uint32_t i, j, n_fe = 0;
+	const char *slash = strchr(name, '/');
+	struct unit *old = unit_find(sc, name), *cur = NULL;
+	const struct kd_store_ref *sl;
+	const PB(Service) *svc;
+	struct change *nc;
+	uint64_t serial;
+	size_t n_sl;
+	char ns[64], full[400];
 
-	lb = calloc(1, sizeof(*lb));
-	set = calloc(1, sizeof(*set));
-	slices = kd_translate_slices_index(s, &n_slices);
-	if (lb == NULL || set == NULL || slices == NULL ||
-	    (set->u = calloc(k->n ? k->n : 1, sizeof(*set->u))) == NULL) {
-		free(lb);
-		free(set);
-		free(slices);
+	if (slash == NULL || (size_t)(slash - name) >= sizeof(ns))
+		return 0;
+	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - name), name);
+	snprintf(full, sizeof(full), "namespaces/%s/services/%s", ns, slash + 1);
+	svc = (const PB(Service) *)kd_store_get(s, KD_KIND_SERVICE, full);
+	serial = kd_store_serial(s, KD_KIND_SERVICE, full);
+	sl = kd_store_slices_of(s, ns, slash + 1, &n_sl);
+	if (svc == NULL ? old == NULL : unchanged(old, serial, sl, n_sl))
+		return 0;
+	nc = room(d->c, cap, d->n_c, sizeof(*nc));
+	if (nc == NULL)
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+	d->c = nc;
+	if (svc != NULL && (cur = compile(sc, name, svc, serial, sl, n_sl, eps, e)) == NULL)
+		return e->code;
+	d->c[d->n_c++] = (struct change){ .old = old, .cur = cur };
+	return 0;
+}
+
+static int
+conflict(const struct kd_lb_key *k, const char *a, const char *b, struct kd_err *e)
+{
+	char ip[16];
+
+	if (strcmp(a, b) > 0) {
+		const char *t = a;
+
+		a = b;
+		b = t;
+	}
+	kd_config_format_ipv4(k->ip, ip, sizeof(ip));
+	return kd_err_set(e, KD_FAILED_PRECONDITION, "%s:%u/%s is claimed by both service %s and service %s",
+			  ip, rte_be_to_cpu_16(k->port), proto_name(k->proto), a, b);
+}
+
+/*
+ * Per frontend key, what it was and what it becomes. A key that a changed
+ * Service takes must be free: held by no other Service, in this change or
+ * live. The index must have room for every new key while the removed ones
+ * still hold their slots (they are freed a grace period later).
+ */
+static int
+plan_keys(struct kd_translate_service *sc, struct kd_translate_service_delta *d, struct kd_err *e)
+{
+	size_t n = 0, i, j, adds = 0;
+	struct op *op;
+
+	for (i = 0; i < d->n_c; i++)
+		n += (d->c[i].old ? d->c[i].old->b.n_fe : 0) + (d->c[i].cur ? d->c[i].cur->b.n_fe : 0);
+	op = malloc((n ? n : 1) * sizeof(*op));
+	if (op == NULL)
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+	n = 0;
+	for (i = 0; i < d->n_c; i++) {
+		for (j = 0; d->c[i].old != NULL && j < d->c[i].old->b.n_fe; j++)
+			op[n++] = (struct op){ .key = d->c[i].old->b.fe[j].key,
+					       .old = &d->c[i].old->b.fe[j], .slot = -1 };
+		for (j = 0; d->c[i].cur != NULL && j < d->c[i].cur->b.n_fe; j++)
+			op[n++] = (struct op){ .key = d->c[i].cur->b.fe[j].key,
+					       .cur = &d->c[i].cur->b.fe[j], .slot = -1 };
+	}
+	qsort(op, n, sizeof(*op), cmp_op);
+	d->op = op;
+	/* Merge the old and new entries of each key into one op. */
+	for (i = 0, j = 0; i < n; j++) {
+		struct op m = op[i++];
+
+		for (; i < n && cmp_op(&op[i], &m) == 0; i++) {
+			if (op[i].cur != NULL && m.cur != NULL)
+				return conflict(&m.key, m.cur->svc, op[i].cur->svc, e);
+			if (op[i].old != NULL)
+				m.old = op[i].old;
+			else
+				m.cur = op[i].cur;
+		}
+		if (m.cur != NULL && m.old == NULL) {
+			const struct kd_lb_frontend *live = kd_lb_lookup(sc->lb, m.key.ip, m.key.port,
+									 m.key.proto);
+
+			if (live != NULL)
+				return conflict(&m.key, live->svc, m.cur->svc, e);
+			adds++;
+		}
+		if (udp_endpoint_left(m.old, m.cur))
+			d->udp_left = true;
+		op[j] = m;
+	}
+	d->n_op = j;
+	if (sc->lb->n_fe + adds > sc->lb->capacity)
+		return kd_err_set(e, KD_RESOURCE_EXHAUSTED,
+				  "services: %zu more frontends do not fit services.max_frontends %u "
+				  "(%u in use)", adds, sc->lb->capacity, sc->lb->n_fe);
+	for (i = 0; i < d->n_op; i++)
+		if (d->op[i].cur != NULL && d->op[i].old != NULL)
+			disruption(d->op[i].cur, d->op[i].old);
+	return 0;
+}
+
+void
+kd_translate_service_discard(struct kd_translate_service *sc, struct kd_translate_service_delta *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->n_c; i++) {
+		struct unit *cur = d->c[i].cur;
+
+		/* A new Service's unit went into the tree at build time, to keep apply infallible. */
+		if (cur != NULL && d->c[i].old == NULL && unit_find(sc, cur->name) == cur) {
+			tdelete(cur, &sc->units, cmp_unit);
+			sc->n_units--;
+		}
+		unit_free(sc, cur);
+	}
+	free(d->c);
+	free(d->op);
+	free(d);
+}
+
+struct kd_translate_service_delta *
+kd_translate_service_build(struct kd_translate_service *sc, const struct kd_store *s,
+			   const struct kd_store_change *ch, size_t n_ch, struct kd_err *e)
+{
+	struct kd_translate_service_delta *d = calloc(1, sizeof(*d));
+	struct kd_translate_slices_eps eps = { 0 };
+	struct names nm = { 0 };
+	size_t i, cap = 0;
+	int ret = 0;
+
+	if (d == NULL) {
 		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		return NULL;
 	}
-	lb->priv = set;
-	lb->gen = ++sc->gen;
-	lb->hairpin_ip = sc->cfg->svc_hairpin_ip;
-	lb->node_ip = sc->cfg->vtep_ip;
-	lb->n_svc = (uint32_t)k->n;
-	lb->svc_name = calloc(k->n ? k->n : 1, sizeof(*lb->svc_name));
-	if (lb->svc_name == NULL) {
+	if (ch == NULL)
+		ret = all_names(sc, s, &nm);
+	for (i = 0; ch != NULL && i < n_ch && ret == 0; i++)
+		ret = touched(&nm, &ch[i]);
+	if (ret != 0) {
 		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		goto fail;
 	}
-	for (i = 0; i < k->n; i++) {
-		struct unit *u = unit_get(sc, slices, n_slices, (const PB(Service) *)k->obj[i],
-					  k->serial[i], &eps, e);
-
-		if (u == NULL)
+	qsort(nm.v, nm.n, sizeof(*nm.v), cmp_str);
+	for (i = 0; i < nm.n; i++) {
+		if (i > 0 && strcmp(nm.v[i], nm.v[i - 1]) == 0)
+			continue;
+		if (plan_service(sc, s, nm.v[i], d, &cap, &eps, e) != 0)
 			goto fail;
-		set->u[set->n++] = u;
-		memcpy(lb->svc_name[i], u->name, sizeof(lb->svc_name[i]));
-		n_fe += u->b.n_fe;
 	}
-	lb->fe = malloc((n_fe ? n_fe : 1) * sizeof(*lb->fe));
-	if (lb->fe == NULL) {
-		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+	if (plan_keys(sc, d, e) != 0)
 		goto fail;
-	}
-	for (i = 0; i < set->n; i++)
-		for (j = 0; j < set->u[i]->b.n_fe; j++) {
-			lb->fe[lb->n_fe] = set->u[i]->b.fe[j];
-			lb->fe[lb->n_fe++].svc = i;
-		}
-	if (lb->n_fe == 0)
-		goto done;
-	snprintf(hname, sizeof(hname), "kd_lb_%" PRIu64, lb->gen);
-	hp.name = hname;
-	hp.entries = RTE_MAX(lb->n_fe * 2, 64u);
-	lb->hash = rte_hash_create(&hp);
-	if (lb->hash == NULL) {
-		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: rte_hash of %u frontends: %s",
-			    lb->n_fe, rte_strerror(rte_errno));
-		goto fail;
-	}
-	for (i = 0; i < lb->n_fe; i++) {
-		void *data;
+	for (i = 0; i < d->n_c; i++)
+		if (d->c[i].old == NULL) {
+			struct unit **at = tsearch(d->c[i].cur, &sc->units, cmp_unit);
 
-		if (rte_hash_lookup_data(lb->hash, &lb->fe[i].key, &data) >= 0) {
-			const struct kd_lb_frontend *o = &lb->fe[(uintptr_t)data];
-			char ip[16];
-
-			kd_config_format_ipv4(o->key.ip, ip, sizeof(ip));
-			kd_err_set(e, KD_FAILED_PRECONDITION,
-				    "%s:%u/%s is claimed by both service %s and service %s", ip,
-				    rte_be_to_cpu_16(o->key.port), proto_name(o->key.proto),
-				    lb->svc_name[o->svc], lb->svc_name[lb->fe[i].svc]);
-			goto fail;
+			if (at == NULL) {
+				kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
+				goto fail;
+			}
+			sc->n_units++;
 		}
-		if (rte_hash_add_key_data(lb->hash, &lb->fe[i].key, (void *)(uintptr_t)i) != 0) {
-			kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: rte_hash full");
-			goto fail;
-		}
-	}
-done:
-	free(eps.v);
-	free(slices);
-	remember(sc, set);
-	return lb;
+	goto done;
 fail:
+	kd_translate_service_discard(sc, d);
+	d = NULL;
+done:
+	for (i = 0; i < nm.n; i++)
+		free(nm.v[i]);
+	free(nm.v);
 	free(eps.v);
-	free(slices);
-	discard(sc, lb);
-	return NULL;
+	return d;
+}
+
+bool
+kd_translate_service_apply(struct kd_translate_service *sc, struct kd_translate_service_delta *d)
+{
+	size_t i;
+
+	/* Removals first, so that a key moving between Services never has two owners. */
+	for (i = 0; i < d->n_op; i++)
+		if (d->op[i].cur == NULL)
+			d->op[i].slot = kd_lb_unset(sc->lb, &d->op[i].key);
+	for (i = 0; i < d->n_op; i++)
+		if (d->op[i].cur != NULL)
+			kd_lb_set(sc->lb, d->op[i].cur);	/* room was checked in plan_keys() */
+	for (i = 0; i < d->n_c; i++) {
+		struct change *c = &d->c[i];
+
+		if (c->old == NULL)
+			continue;
+		if (c->cur != NULL) {
+			*(struct unit **)tfind(c->old, &sc->units, cmp_unit) = c->cur;
+		} else {
+			tdelete(c->old, &sc->units, cmp_unit);
+			sc->n_units--;
+		}
+	}
+	if (d->n_op != 0)
+		sc->lb->gen++;
+	return d->n_op != 0;
+}
+
+void
+kd_translate_service_retire(struct kd_translate_service *sc, struct kd_translate_service_delta *d)
+{
+	size_t i;
+
+	/*
+	 * After the grace period: no worker still picks from the old frontends,
+	 * so every connection they gave a departed endpoint is in the table by now.
+	 */
+	flush_stale_udp(sc, d);
+	for (i = 0; i < d->n_op; i++)
+		if (d->op[i].slot >= 0)
+			kd_lb_reclaim(sc->lb, d->op[i].slot);
+	for (i = 0; i < d->n_c; i++)
+		unit_free(sc, d->c[i].old);
+	free(d->c);
+	free(d->op);
+	free(d);
+}
+
+struct walk_fe {
+	void (*fn)(const struct kd_lb_frontend *fe, void *arg);
+	void *arg;
+};
+
+static void
+walk_unit(const struct unit *u, const struct walk_fe *w)
+{
+	uint32_t i;
+
+	for (i = 0; i < u->b.n_fe; i++)
+		w->fn(&u->b.fe[i], w->arg);
+}
+
+static void
+walk_node(const void *node, VISIT v, void *arg)
+{
+	if (v == postorder || v == leaf)
+		walk_unit(*(const struct unit *const *)node, arg);
+}
+
+void
+kd_translate_service_walk(const struct kd_translate_service *sc, const char *name,
+			  void (*fn)(const struct kd_lb_frontend *fe, void *arg), void *arg)
+{
+	struct walk_fe w = { .fn = fn, .arg = arg };
+	const struct unit *u;
+
+	if (name == NULL) {
+		twalk_r(sc->units, walk_node, &w);
+		return;
+	}
+	u = unit_find(sc, name);
+	if (u != NULL)
+		walk_unit(u, &w);
+}
+
+size_t
+kd_translate_service_count(const struct kd_translate_service *sc)
+{
+	return sc->n_units;
 }

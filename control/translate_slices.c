@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * EndpointSlices joined to their Services as kube-proxy does: by the label
- * kubernetes.io/service-name in the Service's namespace, IPv4 slices only;
+ * kubernetes.io/service-name in the Service's namespace (the store keeps
+ * that index, control/store.h), IPv4 slices only;
  * endpoints merged over slices and de-duplicated by address and port (the
  * readier report wins); the endpoint port is the slice port of the Service
  * port's name and protocol, else a numeric targetPort.
@@ -12,13 +13,10 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
-#include <rte_hash_crc.h>
 
 #include "control/config.h"
 #include "control/store.h"
 #include "control/translate_slices.h"
-
-#define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 
 uint8_t
 kd_translate_slices_proto(int p)
@@ -31,93 +29,6 @@ static bool
 is_set(const char *s)
 {
 	return s != NULL && s[0] != '\0';
-}
-
-/* The Service an IPv4 slice belongs to, by its label; NULL for none. */
-static const char *
-slice_service(const PB(EndpointSlice) *es)
-{
-	const PB(ObjectMeta) *m = es->metadata;
-	size_t i;
-
-	if (m == NULL || (is_set(es->address_type) && strcmp(es->address_type, "IPv4") != 0))
-		return NULL;
-	for (i = 0; i < m->n_labels; i++)
-		if (strcmp(m->labels[i]->key, SERVICE_NAME_LABEL) == 0)
-			return m->labels[i]->value;
-	return NULL;
-}
-
-/* A reference to (ns, svc) with its hash; the terminating NUL separates the two. */
-static struct kd_translate_slices_ref
-ref(const char *ns, const char *svc)
-{
-	uint32_t h = rte_hash_crc(ns, strlen(ns) + 1, 0);
-
-	return (struct kd_translate_slices_ref){
-		.h = rte_hash_crc(svc, strlen(svc), h), .ns = ns, .svc = svc,
-	};
-}
-
-/* By hash, then by name: names are compared only between refs of equal hash. */
-static int
-cmp_ref(const void *a, const void *b)
-{
-	const struct kd_translate_slices_ref *x = a, *y = b;
-	int c;
-
-	if (x->h != y->h)
-		return x->h < y->h ? -1 : 1;
-	c = strcmp(x->ns, y->ns);
-	return c != 0 ? c : strcmp(x->svc, y->svc);
-}
-
-/*
- * The store's slices sorted by the (namespace, Service) they belong to,
- * once per build, so that each Service finds its own by binary search.
- */
-struct kd_translate_slices_ref *
-kd_translate_slices_index(const struct kd_store *s, size_t *n)
-{
-	const struct kd_store_kind *k = &s->kind[KD_KIND_ENDPOINTSLICE];
-	struct kd_translate_slices_ref *r = malloc((k->n ? k->n : 1) * sizeof(*r));
-	size_t i;
-
-	*n = 0;
-	if (r == NULL)
-		return NULL;
-	for (i = 0; i < k->n; i++) {
-		const PB(EndpointSlice) *es = (const PB(EndpointSlice) *)k->obj[i];
-		const char *svc = slice_service(es);
-
-		if (svc != NULL) {
-			r[*n] = ref(es->metadata->namespace_, svc);
-			r[*n].es = es;
-			r[(*n)++].serial = k->serial[i];
-		}
-	}
-	qsort(r, *n, sizeof(*r), cmp_ref);
-	return r;
-}
-
-size_t
-kd_translate_slices_of(const struct kd_translate_slices_ref *idx, size_t n, const PB(Service) *svc,
-		       size_t *count)
-{
-	struct kd_translate_slices_ref key = ref(svc->metadata->namespace_, svc->metadata->name);
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cmp_ref(&idx[mid], &key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (*count = 0; lo + *count < n && cmp_ref(&idx[lo + *count], &key) == 0; (*count)++)
-		;
-	return lo;
 }
 
 /* The endpoint port for a Service port in one slice, or 0 if it has none. */
@@ -149,17 +60,18 @@ cond(const Google__Protobuf__BoolValue *v, bool unset)
 }
 
 int
-kd_translate_slices_gather(struct kd_translate_slices_eps *out,
-			   const struct kd_translate_slices_ref *idx, size_t n_idx,
-			   const PB(Service) *svc, const PB(ServicePort) *sp, const char *node)
+kd_translate_slices_gather(struct kd_translate_slices_eps *out, const struct kd_store_ref *slices,
+			   size_t n, const PB(ServicePort) *sp, const char *node)
 {
-	size_t n, first = kd_translate_slices_of(idx, n_idx, svc, &n), i, j, x;
+	size_t i, j, x;
 
 	out->n = 0;
-	for (i = first; i < first + n; i++) {
-		const PB(EndpointSlice) *es = idx[i].es;
+	for (i = 0; i < n; i++) {
+		const PB(EndpointSlice) *es = (const PB(EndpointSlice) *)slices[i].obj;
 		uint16_t port;
 
+		if (is_set(es->address_type) && strcmp(es->address_type, "IPv4") != 0)
+			continue;
 		if ((port = slice_port(es, sp)) == 0)
 			continue;
 		for (j = 0; j < es->n_endpoints; j++) {

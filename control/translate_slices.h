@@ -3,10 +3,9 @@
 #define KDPU_CONTROL_TRANSLATE_SLICES_H
 
 /*
- * EndpointSlices for the Service compiler (translate_service.c): an index
- * of the store's slices by the Service they belong to, built once per
- * build, the endpoints of one Service port merged over its slices, and the
- * choice of those that take new connections. Control thread only.
+ * EndpointSlices for the Service compiler (translate_service.c): the
+ * endpoints of one Service port merged over its slices, and the choice of
+ * those that take new connections. Control thread only.
  */
 
 #include <stdbool.h>
@@ -16,15 +15,7 @@
 #include "dataplane/lb.h"
 #include "proto/kinds.h"
 
-struct kd_store;
-
-/* A slice, by the Service it belongs to. */
-struct kd_translate_slices_ref {
-	uint32_t h;			/* of (ns, svc): the index sorts by it first */
-	const char *ns, *svc;
-	const PB(EndpointSlice) *es;
-	uint64_t serial;
-};
+struct kd_store_ref;
 
 /* A growing array of endpoints. */
 struct kd_translate_slices_eps {
@@ -35,20 +26,13 @@ struct kd_translate_slices_eps {
 /** IPPROTO_* of a Protocol enum value (TCP when unset). */
 uint8_t kd_translate_slices_proto(int p);
 
-/** The store's IPv4 slices sorted by (namespace, Service); *n of them (malloc'd; NULL: no memory). */
-struct kd_translate_slices_ref *kd_translate_slices_index(const struct kd_store *s, size_t *n);
-
-/** Where svc's slices start in idx; *count says how many there are. */
-size_t kd_translate_slices_of(const struct kd_translate_slices_ref *idx, size_t n,
-			      const PB(Service) *svc, size_t *count);
-
 /**
- * Every endpoint of svc for Service port sp, merged over its slices in idx,
- * flagged ready, serving, terminating, and local when on node. 0 or -ENOMEM.
+ * Every endpoint for Service port sp, merged over the Service's n slices
+ * (kd_store_slices_of()), flagged ready, serving, terminating, and local
+ * when on node. 0 or -ENOMEM.
  */
-int kd_translate_slices_gather(struct kd_translate_slices_eps *out,
-			       const struct kd_translate_slices_ref *idx, size_t n_idx,
-			       const PB(Service) *svc, const PB(ServicePort) *sp, const char *node);
+int kd_translate_slices_gather(struct kd_translate_slices_eps *out, const struct kd_store_ref *slices,
+			       size_t n, const PB(ServicePort) *sp, const char *node);
 
 /**
  * Which endpoints take new connections: ready ones, or if there are none,

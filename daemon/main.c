@@ -259,7 +259,7 @@ provision(struct daemon *d)
 	/* Objects first, each validated; then the first generation, in one go. */
 	if (kd_provision_config(&d->api, &d->cfg, &e) == KD_OK) {
 		d->api.pub = d->pub;
-		if (kd_api_sync(&d->api, NULL, false, &e) == KD_OK)
+		if (kd_api_sync(&d->api, NULL, 0, false, &e) == KD_OK)
 			return 0;
 	}
 	fprintf(stderr, "kdpu-dataplane: %s: %s\n", d->cfg.path, e.msg);

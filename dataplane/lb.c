@@ -2,6 +2,8 @@
 /* rte_hash_rcu_qsbr_add() is still experimental in DPDK 22.11. */
 #define ALLOW_EXPERIMENTAL_API 1
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -47,9 +49,87 @@ kd_lb_lookup(const struct kd_lb *lb, rte_be32_t ip, rte_be16_t port, uint8_t pro
 	struct kd_lb_key k = { .ip = ip, .port = port, .proto = proto };
 	void *data;
 
-	if (lb == NULL || lb->n_fe == 0 || rte_hash_lookup_data(lb->hash, &k, &data) < 0)
+	if (lb == NULL || __atomic_load_n(&lb->n_fe, __ATOMIC_RELAXED) == 0 ||
+	    rte_hash_lookup_data(lb->hash, &k, &data) < 0)
 		return NULL;
-	return &lb->fe[(uintptr_t)data];
+	return data;
+}
+
+struct kd_lb *
+kd_lb_create(const char *name, uint32_t capacity, rte_be32_t hairpin_ip, rte_be32_t node_ip)
+{
+	/*
+	 * Lock-free readers with one writer. The extendable table means an add
+	 * fails only when capacity keys are in, never on a cuckoo path, so the
+	 * compiler can check room before it changes anything.
+	 */
+	struct rte_hash_parameters hp = {
+		.name = name,
+		.entries = RTE_MAX(capacity, 64u),
+		.key_len = sizeof(struct kd_lb_key),
+		.hash_func = rte_hash_crc,
+		.socket_id = (int)rte_socket_id(),
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			      RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct kd_lb *lb = calloc(1, sizeof(*lb));
+
+	if (lb == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	lb->hash = rte_hash_create(&hp);
+	if (lb->hash == NULL) {
+		free(lb);
+		return NULL;
+	}
+	lb->capacity = capacity;
+	lb->hairpin_ip = hairpin_ip;
+	lb->node_ip = node_ip;
+	return lb;
+}
+
+void
+kd_lb_free(struct kd_lb *lb)
+{
+	if (lb == NULL)
+		return;
+	rte_hash_free(lb->hash);
+	free(lb);
+}
+
+int
+kd_lb_set(struct kd_lb *lb, const struct kd_lb_frontend *fe)
+{
+	int32_t pos;
+	bool had = rte_hash_lookup(lb->hash, &fe->key) >= 0;
+
+	if (!had && lb->n_fe >= lb->capacity)
+		return -ENOSPC;
+	pos = rte_hash_add_key_data(lb->hash, &fe->key, (void *)(uintptr_t)fe);
+	if (pos != 0)
+		return -ENOSPC;
+	if (!had)
+		__atomic_store_n(&lb->n_fe, lb->n_fe + 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int32_t
+kd_lb_unset(struct kd_lb *lb, const struct kd_lb_key *key)
+{
+	int32_t pos = rte_hash_del_key(lb->hash, key);
+
+	if (pos < 0)
+		return -ENOENT;
+	__atomic_store_n(&lb->n_fe, lb->n_fe - 1, __ATOMIC_RELAXED);
+	return pos;
+}
+
+void
+kd_lb_reclaim(struct kd_lb *lb, int32_t slot)
+{
+	/* Lock-free mode keeps a deleted key's slot until readers are past it. */
+	rte_hash_free_key_with_position(lb->hash, slot);
 }
 
 static uint64_t

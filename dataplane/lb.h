@@ -16,12 +16,16 @@
  * connection (no endpoints: RST or ICMP, as kube-proxy's REJECT) or drops it
  * (a Local policy with endpoints elsewhere only, as kube-proxy does).
  *
- * The table set is published on its own RCU pointer, like compiled policy.
- * It is consulted only on a connection's first packet; the translation then
- * lives in the connection record, so an endpoint change never moves an
- * established connection. ClientIP session affinity is the one piece of
- * state the workers write: a shared hash of (client, frontend) -> endpoint
- * that outlives table generations and is aged by the control thread.
+ * The frontend index is one lock-free rte_hash for the daemon's life,
+ * updated in place by the control thread (its only writer) while workers
+ * read it: a changed Service replaces only its own frontends, each an
+ * immutable object freed a grace period after it left the index. A
+ * frontend is consulted only on a connection's first packet; the
+ * translation then lives in the connection record, so an endpoint change
+ * never moves an established connection. ClientIP session affinity is the
+ * one piece of state the workers write: a shared hash of (client,
+ * frontend) -> endpoint that outlives frontends and is aged by the control
+ * thread.
  */
 
 #include <stdbool.h>
@@ -77,7 +81,7 @@ enum kd_lb_kind { KD_LB_CLUSTER_IP = 0, KD_LB_EXTERNAL_IP, KD_LB_LB_INGRESS, KD_
 
 struct kd_lb_frontend {
 	struct kd_lb_key key;
-	uint32_t svc;			/* index into svc_name */
+	const char *svc;		/* "namespace/name" of its Service */
 	uint16_t n_backends;
 	uint8_t flags;			/* KD_LB_F_* */
 	uint8_t kind;			/* enum kd_lb_kind */
@@ -92,15 +96,12 @@ struct kd_lb_frontend {
 };
 
 struct kd_lb {
-	uint64_t gen;
-	struct rte_hash *hash;		/* struct kd_lb_key -> frontend index */
-	uint32_t n_fe;
-	struct kd_lb_frontend *fe;
-	uint32_t n_svc;
-	char (*svc_name)[128];		/* "namespace/name" */
+	struct rte_hash *hash;		/* struct kd_lb_key -> const struct kd_lb_frontend * */
+	uint32_t n_fe;			/* frontends in hash; 0 spares workers the lookup */
+	uint32_t capacity;
+	uint64_t gen;			/* changes applied */
 	rte_be32_t hairpin_ip;		/* source of a pod's connection to itself */
 	rte_be32_t node_ip;		/* source of underlay clients, policy Cluster */
-	void *priv;			/* the compiler's allocations */
 };
 
 extern struct kd_lb *kd_lb_live;
@@ -115,6 +116,20 @@ kd_lb_get(void)
 /** The frontend for a destination, or NULL. */
 const struct kd_lb_frontend *kd_lb_lookup(const struct kd_lb *lb, rte_be32_t ip,
 					  rte_be16_t port, uint8_t proto);
+
+/** An empty index for capacity frontends, named name; NULL with rte_errno set. */
+struct kd_lb *kd_lb_create(const char *name, uint32_t capacity, rte_be32_t hairpin_ip,
+			   rte_be32_t node_ip);
+void kd_lb_free(struct kd_lb *lb);
+/**
+ * Writer side, control thread only. kd_lb_set() adds fe or replaces the
+ * frontend of its key (the caller frees that one a grace period later):
+ * 0, or -ENOSPC when the index is full. kd_lb_unset() removes a key and
+ * returns its slot, for kd_lb_reclaim() after a grace period (or -ENOENT).
+ */
+int kd_lb_set(struct kd_lb *lb, const struct kd_lb_frontend *fe);
+int32_t kd_lb_unset(struct kd_lb *lb, const struct kd_lb_key *key);
+void kd_lb_reclaim(struct kd_lb *lb, int32_t slot);
 
 /**
  * The endpoint of pool side for a new connection from client with flow

@@ -263,6 +263,14 @@ kd_tables_add_route(struct kd_tables *t, uint16_t vpc, rte_be32_t prefix, uint8_
 	return rte_lpm_add(t->vpc[vpc].lpm, rte_be_to_cpu_32(prefix), plen, next_hop);
 }
 
+void
+kd_tables_wait(void)
+{
+	/* Workers report quiescent once per loop, so this waits one loop at most. */
+	if (qsbr != NULL)
+		rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+}
+
 void *
 kd_tables_swap(void **live, void *next)
 {

@@ -176,4 +176,7 @@ int kd_tables_set_underlay(struct kd_tables *t, int svc_vpc, uint16_t gw_neigh,
  */
 void *kd_tables_swap(void **live, void *next);
 
+/** Wait until every worker has passed a quiescent state. Control thread only. */
+void kd_tables_wait(void);
+
 #endif
