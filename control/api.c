@@ -21,6 +21,7 @@
 #include "control/api.h"
 #include "control/config.h"
 #include "control/publish.h"
+#include "control/txn.h"
 #include "control/validate.h"
 #include "dataplane/arp.h"
 #include "dataplane/conntrack.h"
@@ -285,90 +286,13 @@ vpc_user(const struct kd_api *api, const char *vpc)
 }
 
 /*
- * The store changes of one call (a Batch holds many), published together at
- * the end, or undone together, newest first, if publication fails.
- */
-struct txn {
-	struct kd_store_change *v;
-	size_t n, cap;
-	bool removal;
-};
-
-static enum kd_status
-txn_add(struct txn *t, enum kd_kind_id kind, ProtobufCMessage *old, ProtobufCMessage *cur,
-	struct kd_err *e)
-{
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 8;
-		struct kd_store_change *v = realloc(t->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
-		t->v = v;
-		t->cap = cap;
-	}
-	t->v[t->n++] = (struct kd_store_change){ .kind = kind, .old = old, .cur = cur };
-	t->removal |= cur == NULL;
-	return KD_OK;
-}
-
-/* Put back what the last change of t took out of the store, and drop it. */
-static void
-txn_undo_one(struct kd_api *api, struct txn *t)
-{
-	const struct kd_store_change *c = &t->v[--t->n];
-	ProtobufCMessage *undo = NULL;
-
-	if (c->old != NULL)
-		kd_store_put(&api->store, c->kind, (ProtobufCMessage *)(uintptr_t)c->old, &undo);
-	else
-		undo = kd_store_del(&api->store, c->kind, kd_store_name(c->cur));
-	if (undo != NULL)
-		protobuf_c_message_free_unpacked(undo, NULL);
-}
-
-static void
-txn_abort(struct kd_api *api, struct txn *t)
-{
-	while (t->n != 0)
-		txn_undo_one(api, t);
-	free(t->v);
-	t->v = NULL;
-}
-
-/*
- * Publish what t changed. On success the objects it replaced are freed; on
- * failure the store is as it was before t.
- */
-static enum kd_status
-txn_commit(struct kd_api *api, struct txn *t, struct kd_err *e)
-{
-	enum kd_status st = t->n != 0 ? kd_api_sync(api, t->v, t->n, t->removal, e) : KD_OK;
-	size_t i;
-
-	if (st != KD_OK) {
-		txn_abort(api, t);
-		return st;
-	}
-	/* An object replaced twice in t is the old of one change only. */
-	for (i = 0; i < t->n; i++)
-		if (t->v[i].old != NULL)
-			protobuf_c_message_free_unpacked((ProtobufCMessage *)(uintptr_t)t->v[i].old,
-							 NULL);
-	free(t->v);
-	t->v = NULL;
-	t->n = 0;
-	return KD_OK;
-}
-
-/*
  * Validate obj (owned) and store it. create: an identical existing object is
  * a no-op, a different one ALREADY_EXISTS. Otherwise (update) it replaces the
  * existing one, which must exist unless allow_missing. *result points to the
  * stored object on success, *outcome says what happened. The change joins t.
  */
 static enum kd_status
-commit(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMessage *obj,
+commit(struct kd_api *api, struct kd_txn *t, const struct kd_kind *k, ProtobufCMessage *obj,
        bool create, bool allow_missing, ProtobufCMessage **result, int *outcome,
        struct kd_err *e)
 {
@@ -401,7 +325,7 @@ commit(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMess
 		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 		goto reject;
 	}
-	st = txn_add(t, k->id, old, obj, e);
+	st = kd_txn_add(t, k->id, old, obj, e);
 	if (st != KD_OK) {
 		ProtobufCMessage *undo;
 
@@ -469,7 +393,7 @@ parse_parent(const struct kd_kind *k, const char *parent, char *ns, size_t nslen
 }
 
 static enum kd_status
-do_create(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMessage *req,
+do_create(struct kd_api *api, struct kd_txn *t, const struct kd_kind *k, ProtobufCMessage *req,
 	  ProtobufCMessage **result, int *outcome, struct kd_err *e)
 {
 	ProtobufCMessage **slot = kd_pb_message_field(req, C_OBJ), *obj = *slot;
@@ -505,7 +429,7 @@ kd_api_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj
 {
 	PB(ObjectMeta) *m = meta_of(obj);
 	ProtobufCMessage *result;
-	struct txn t = { 0 };
+	struct kd_txn t = { 0 };
 	enum kd_status st;
 	char ns[64], id[254];
 	int outcome;
@@ -523,10 +447,10 @@ kd_api_create(struct kd_api *api, const struct kd_kind *k, ProtobufCMessage *obj
 	}
 	st = commit(api, &t, k, obj, true, false, &result, &outcome, e);
 	if (st != KD_OK) {
-		txn_abort(api, &t);
+		kd_txn_abort(api, &t);
 		return st;
 	}
-	return txn_commit(api, &t, e);
+	return kd_txn_commit(api, &t, e);
 }
 
 static enum kd_status
@@ -543,7 +467,7 @@ parse_name(const struct kd_kind *k, const char *field_name, const char *name, ch
 }
 
 static enum kd_status
-do_update(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMessage *req,
+do_update(struct kd_api *api, struct kd_txn *t, const struct kd_kind *k, ProtobufCMessage *req,
 	  ProtobufCMessage **result, int *outcome, struct kd_err *e)
 {
 	ProtobufCMessage **slot = kd_pb_message_field(req, U_OBJ), *obj = *slot;
@@ -573,7 +497,7 @@ do_update(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCM
 }
 
 static enum kd_status
-do_delete(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCMessage *req,
+do_delete(struct kd_api *api, struct kd_txn *t, const struct kd_kind *k, ProtobufCMessage *req,
 	  int *outcome, struct kd_err *e)
 {
 	const char *name = get_str(req, D_NAME), *user;
@@ -591,7 +515,7 @@ do_delete(struct kd_api *api, struct txn *t, const struct kd_kind *k, ProtobufCM
 	if (k->id == KD_KIND_VPC && (user = vpc_user(api, name)) != NULL)
 		return kd_err_set(e, KD_FAILED_PRECONDITION, "%s is used by %s", name, user);
 	obj = kd_store_del(&api->store, k->id, name);
-	st = txn_add(t, k->id, obj, NULL, e);
+	st = kd_txn_add(t, k->id, obj, NULL, e);
 	if (st != KD_OK) {
 		ProtobufCMessage *none;
 
@@ -665,10 +589,9 @@ out:
 	return st;
 }
 
-/* One Create, Update or Delete into t; *result is the object after it (NULL: deleted). */
-static enum kd_status
-mutate(struct kd_api *api, struct txn *t, const struct kd_kind *k, enum kd_verb verb,
-       ProtobufCMessage *req, ProtobufCMessage **result, int *outcome, struct kd_err *e)
+enum kd_status
+kd_api_mutate(struct kd_api *api, struct kd_txn *t, const struct kd_kind *k, enum kd_verb verb,
+	      ProtobufCMessage *req, ProtobufCMessage **result, int *outcome, struct kd_err *e)
 {
 	*result = NULL;
 	if (verb == KD_VERB_CREATE)
@@ -676,99 +599,6 @@ mutate(struct kd_api *api, struct txn *t, const struct kd_kind *k, enum kd_verb 
 	if (verb == KD_VERB_UPDATE)
 		return do_update(api, t, k, req, result, outcome, e);
 	return do_delete(api, t, k, req, outcome, e);
-}
-
-/* Prefix e's message with where in the batch it arose. */
-static enum kd_status
-at_operation(struct kd_err *e, size_t i, const char *method)
-{
-	char msg[KD_ERR_LEN];
-
-	memcpy(msg, e->msg, sizeof(msg));
-	return kd_err_set(e, e->code, "operations[%zu] (%s): %s", i, method, msg);
-}
-
-/* The method of a batch operation: "CreateService" or a full path. */
-static int
-batch_method(const char *m, const struct kd_kind **k, enum kd_verb *verb)
-{
-	char full[160];
-
-	if (m[0] == '/')
-		return kd_kind_parse_method(m, k, verb);
-	snprintf(full, sizeof(full), "/" KD_API_SERVICE "/%s", m);
-	return kd_kind_parse_method(full, k, verb);
-}
-
-static enum kd_status
-do_batch(struct kd_api *api, const PB(BatchRequest) *r, uint8_t **out, size_t *len,
-	 struct kd_err *e)
-{
-	PB(BatchResponse) resp = PB_C(BATCH_RESPONSE__INIT);
-	PB(BatchResult) *res = calloc(r->n_operations ? r->n_operations : 1, sizeof(*res));
-	PB(BatchResult) **rp = calloc(r->n_operations ? r->n_operations : 1, sizeof(*rp));
-	char **names = calloc(r->n_operations ? r->n_operations : 1, sizeof(*names));
-	struct txn t = { 0 };
-	enum kd_status st = KD_OK;
-	size_t i;
-
-	if (res == NULL || rp == NULL || names == NULL) {
-		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < r->n_operations && st == KD_OK; i++) {
-		const PB(BatchOperation) *op = r->operations[i];
-		const struct kd_kind *k;
-		ProtobufCMessage *req, *obj;
-		enum kd_verb verb;
-		int outcome = 0;
-
-		if (batch_method(op->method, &k, &verb) != 0 ||
-		    (verb != KD_VERB_CREATE && verb != KD_VERB_UPDATE && verb != KD_VERB_DELETE)) {
-			st = kd_err_set(e, KD_INVALID_ARGUMENT,
-					"operations[%zu].method: \"%s\" is not a Create, Update or "
-					"Delete method", i, op->method);
-			break;
-		}
-		req = protobuf_c_message_unpack(k->req[verb], NULL, op->request.len, op->request.data);
-		if (req == NULL) {
-			st = kd_err_set(e, KD_INVALID_ARGUMENT,
-					"operations[%zu].request: not a valid %s", i,
-					k->req[verb]->short_name);
-			break;
-		}
-		st = mutate(api, &t, k, verb, req, &obj, &outcome, e);
-		if (st == KD_OK) {
-			const char *name = obj != NULL ? kd_store_name(obj) : get_str(req, D_NAME);
-
-			PB_FN(batch_result__init)(&res[i]);
-			names[i] = strdup(name);
-			res[i].name = names[i] != NULL ? names[i] : "";
-			res[i].outcome = outcome;
-			res[i].generation = obj != NULL ? meta_of(obj)->generation : 0;
-			rp[i] = &res[i];
-		} else {
-			at_operation(e, i, op->method);
-		}
-		protobuf_c_message_free_unpacked(req, NULL);
-	}
-	if (st != KD_OK) {
-		txn_abort(api, &t);
-		goto out;
-	}
-	st = txn_commit(api, &t, e);
-	if (st != KD_OK)
-		goto out;
-	resp.n_results = r->n_operations;
-	resp.results = rp;
-	st = kd_api_pack(&resp.base, out, len, e);
-out:
-	for (i = 0; names != NULL && i < r->n_operations; i++)
-		free(names[i]);
-	free(names);
-	free(res);
-	free(rp);
-	return st;
 }
 
 enum kd_status
@@ -780,7 +610,7 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 	ProtobufCMessage *req, *result = NULL;
 	enum kd_verb verb = KD_VERB_GET;
 	enum kd_status st;
-	struct txn t = { 0 };
+	struct kd_txn t = { 0 };
 	int outcome;
 
 	api->n_requests++;
@@ -813,7 +643,7 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 			st = kd_api_list_frontends(api, (PB(ListServiceFrontendsRequest) *)req, resp,
 						   resp_len, e);
 		else if (d == &PB_DESC(batch_request))
-			st = do_batch(api, (PB(BatchRequest) *)req, resp, resp_len, e);
+			st = kd_api_batch(api, (PB(BatchRequest) *)req, resp, resp_len, e);
 		else
 			st = kd_api_get_stats(api, resp, resp_len, e);
 		goto done;
@@ -834,8 +664,11 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 		st = do_list(api, k, req, resp, resp_len, e);
 		break;
 	default:
-		st = mutate(api, &t, k, verb, req, &result, &outcome, e);
-		st = st == KD_OK ? txn_commit(api, &t, e) : (txn_abort(api, &t), st);
+		st = kd_api_mutate(api, &t, k, verb, req, &result, &outcome, e);
+		if (st == KD_OK)
+			st = kd_txn_commit(api, &t, e);
+		else
+			kd_txn_abort(api, &t);
 		if (st != KD_OK) {
 			result = NULL;
 		} else if (verb == KD_VERB_DELETE) {

@@ -69,6 +69,20 @@ enum kd_status kd_api_create(struct kd_api *api, const struct kd_kind *k,
 enum kd_status kd_api_sync(struct kd_api *api, const struct kd_store_change *ch, size_t n,
 			   bool removal, struct kd_err *e);
 
+struct kd_txn;
+
+/**
+ * One Create, Update or Delete request req into transaction t: *result is
+ * the stored object after it (NULL when deleted), *outcome a BatchOutcome.
+ */
+enum kd_status kd_api_mutate(struct kd_api *api, struct kd_txn *t, const struct kd_kind *k,
+			     enum kd_verb verb, ProtobufCMessage *req, ProtobufCMessage **result,
+			     int *outcome, struct kd_err *e);
+
+/** Batch (api_batch.c): the operations of r as one transaction. */
+enum kd_status kd_api_batch(struct kd_api *api, const PB(BatchRequest) *r, uint8_t **out,
+			    size_t *len, struct kd_err *e);
+
 /** Packs m into a malloc'd *out of *len bytes. */
 enum kd_status kd_api_pack(const ProtobufCMessage *m, uint8_t **out, size_t *len,
 			   struct kd_err *e);

@@ -7,26 +7,19 @@
  * freed. Nothing else is looked at, so a change costs what it touches.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_errno.h>
-#include <rte_lcore.h>
-
 #include "control/config.h"
 #include "control/store.h"
 #include "control/maglev_cache.h"
+#include "control/svc_unit.h"
 #include "control/translate_service.h"
 #include "control/translate_slices.h"
 #include "dataplane/conntrack.h"
-#include "dataplane/maglev.h"
-#include "dataplane/tables.h"
-
-#define DEF_AFFINITY_S 10800	/* Kubernetes' default ClientIP timeout */
 
 struct kd_translate_service {
 	const struct kd_config *cfg;
@@ -37,29 +30,9 @@ struct kd_translate_service {
 	size_t n_units;
 };
 
-/* Everything one Service's compilation allocates or holds, released together. */
-struct build {
-	void **ptr;
-	size_t n, cap;
-	const uint16_t **tab;		/* Maglev tables it holds a reference on */
-	size_t n_tab, cap_tab;
-	uint32_t n_fe;
-	size_t cap_fe;
-	struct kd_lb_frontend *fe;
-};
-
-/* One Service compiled: its frontends and what they point to. */
-struct unit {
-	char *name;			/* "namespace/name"; the frontends point to it */
-	uint64_t serial;		/* the Service's */
-	uint64_t *slices;		/* its slices' serials, in the store's order */
-	uint32_t n_slices;
-	struct build b;
-};
-
 /* One Service's change: the live unit and the one that replaces it (NULL: none). */
 struct change {
-	struct unit *old, *cur;
+	struct kd_svc_unit *old, *cur;
 };
 
 /* One frontend key's change; slot is the index slot a removed key leaves. */
@@ -81,48 +54,33 @@ struct kd_translate_service_delta {
 static int
 cmp_unit(const void *a, const void *b)
 {
-	return strcmp(((const struct unit *)a)->name, ((const struct unit *)b)->name);
+	return strcmp(((const struct kd_svc_unit *)a)->name, ((const struct kd_svc_unit *)b)->name);
 }
 
-static struct unit *
+static struct kd_svc_unit *
 unit_find(const struct kd_translate_service *sc, const char *name)
 {
-	struct unit key = { .name = (char *)(uintptr_t)name };
-	struct unit **at = tfind(&key, &sc->units, cmp_unit);
+	struct kd_svc_unit key = { .name = (char *)(uintptr_t)name };
+	struct kd_svc_unit **at = tfind(&key, &sc->units, cmp_unit);
 
 	return at != NULL ? *at : NULL;
-}
-
-static void
-unit_free(struct kd_translate_service *sc, struct unit *u)
-{
-	size_t i;
-
-	if (u == NULL)
-		return;
-	for (i = 0; i < u->b.n; i++)
-		free(u->b.ptr[i]);
-	free(u->b.ptr);
-	for (i = 0; i < u->b.n_tab; i++)
-		kd_maglev_cache_put(sc->mc, u->b.tab[i]);
-	free(u->b.tab);
-	free(u->b.fe);
-	free(u->slices);
-	free(u->name);
-	free(u);
 }
 
 struct kd_translate_service *
 kd_translate_service_create(const struct kd_config *cfg, struct kd_ct *ct)
 {
+	static unsigned int instances;
 	struct kd_translate_service *sc = calloc(1, sizeof(*sc));
+	char name[32];
 
 	if (sc == NULL)
 		return NULL;
 	sc->cfg = cfg;
 	sc->ct = ct;
 	sc->mc = kd_maglev_cache_create();
-	sc->lb = kd_lb_create("kd_lb", cfg->svc_max_frontends, cfg->svc_hairpin_ip, cfg->vtep_ip);
+	/* rte_hash names are global; tests run a second compiler beside the first. */
+	snprintf(name, sizeof(name), "kd_lb_%u", instances++);
+	sc->lb = kd_lb_create(name, cfg->svc_max_frontends, cfg->svc_hairpin_ip, cfg->vtep_ip);
 	if (sc->mc == NULL || sc->lb == NULL) {
 		kd_maglev_cache_free(sc->mc);
 		kd_lb_free(sc->lb);
@@ -138,7 +96,7 @@ static struct kd_translate_service *freeing;
 static void
 free_node(void *u)
 {
-	unit_free(freeing, u);
+	kd_svc_unit_free(freeing->mc, u);
 }
 
 void
@@ -243,341 +201,19 @@ flush_stale_udp(struct kd_translate_service *sc, const struct kd_translate_servi
 	}
 }
 
-/*
- * The array v of n used and *cap allocated elements, with room for one more:
- * v itself, or a larger copy; NULL when out of memory (v is then untouched).
- */
-static void *
-room(void *v, size_t *cap, size_t n, size_t size)
+/* Room in *v (n used of *cap, of size bytes each) for one more. 0 or -ENOMEM. */
+static int
+grow(void **v, size_t *cap, size_t n, size_t size)
 {
-	size_t c = *cap ? *cap * 2 : 16;
+	size_t c = *cap != 0 ? *cap * 2 : 32;
 	void *nv;
 
 	if (n < *cap)
-		return v;
-	nv = realloc(v, c * size);
-	if (nv != NULL)
-		*cap = c;
-	return nv;
-}
-
-static void *
-keep(struct build *b, void *p)
-{
-	void **np = p != NULL ? room(b->ptr, &b->cap, b->n, sizeof(*np)) : NULL;
-
-	if (np == NULL) {
-		free(p);
-		return NULL;
-	}
-	b->ptr = np;
-	b->ptr[b->n++] = p;
-	return p;
-}
-
-/* Record a table reference the build took; on failure the reference is dropped. */
-static int
-hold(struct kd_translate_service *sc, struct build *b, const uint16_t *t)
-{
-	const uint16_t **nt = room(b->tab, &b->cap_tab, b->n_tab, sizeof(*nt));
-
-	if (nt == NULL) {
-		kd_maglev_cache_put(sc->mc, t);
+		return 0;
+	if ((nv = realloc(*v, c * size)) == NULL)
 		return -ENOMEM;
-	}
-	b->tab = nt;
-	b->tab[b->n_tab++] = t;
-	return 0;
-}
-
-static const char *
-proto_name(uint8_t p)
-{
-	return p == IPPROTO_UDP ? "UDP" : p == IPPROTO_SCTP ? "SCTP" : "TCP";
-}
-
-static bool
-is_set(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
-/* An endpoint's Maglev key, and where it sits in the frontend's be[]. */
-struct keyed {
-	uint64_t key;
-	uint32_t at;
-};
-
-static int
-cmp_keyed(const void *a, const void *b)
-{
-	const struct keyed *x = a, *y = b;
-
-	return x->key < y->key ? -1 : x->key > y->key;
-}
-
-/*
- * One pool's Maglev table over the endpoints marked used. The pool lists
- * them in key order, so the cached table of that key set indexes the list
- * as it is: frontends with the same endpoints share one table, and a build
- * neither fills nor copies the table of an endpoint set it already has.
- */
-static int
-pool(struct kd_translate_service *sc, struct build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be,
-     size_t n, bool local, enum kd_lb_side side, uint32_t m, struct kd_err *e,
-     const char *what)
-{
-	uint8_t used = (uint8_t)(KD_LB_EP_USED << side);
-	struct kd_lb_backend *pbe;
-	struct keyed *kv = NULL;
-	uint64_t *keys = NULL;
-	const uint16_t *t;
-	uint32_t k = 0, i;
-	bool elsewhere;
-	int ret = -ENOMEM;
-
-	if (kd_translate_slices_choose(be, n, local, used, &elsewhere) == 0) {
-		pl->m = 0;
-		pl->empty = elsewhere ? KD_LB_DROP : KD_LB_REFUSE;
-		return 0;
-	}
-	kv = malloc(n * sizeof(*kv));
-	keys = malloc(n * sizeof(*keys));
-	if (kv == NULL || keys == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++)
-		if (be[i].flags & used)
-			kv[k++] = (struct keyed){ .at = i,
-						  .key = (uint64_t)rte_be_to_cpu_32(be[i].ip) << 16 |
-							 rte_be_to_cpu_16(be[i].port) };
-	if (k >= m) {
-		free(kv);
-		free(keys);
-		kd_err_set(e, KD_FAILED_PRECONDITION,
-			    "%s: %u endpoints do not fit services.maglev_table_size %u", what, k, m);
-		return -EINVAL;
-	}
-	qsort(kv, k, sizeof(*kv), cmp_keyed);
-	for (i = 0; i < k; i++)
-		keys[i] = kv[i].key;
-	pbe = keep(b, malloc(k * sizeof(*pbe)));
-	if (pbe == NULL)
-		goto nomem;
-	t = kd_maglev_cache_get(sc->mc, m, keys, k);
-	if (t == NULL || hold(sc, b, t) != 0)
-		goto nomem;
-	for (i = 0; i < k; i++)
-		pbe[i] = be[kv[i].at];
-	pl->be = pbe;
-	pl->maglev = t;
-	pl->m = m;
-	ret = 0;
-nomem:
-	free(kv);
-	free(keys);
-	if (ret != 0)
-		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "%s: out of memory", what);
-	return ret;
-}
-
-static struct kd_lb_frontend *
-new_fe(struct build *b)
-{
-	struct kd_lb_frontend *nf = room(b->fe, &b->cap_fe, b->n_fe, sizeof(*nf));
-
-	if (nf == NULL)
-		return NULL;
-	b->fe = nf;
-	memset(&b->fe[b->n_fe], 0, sizeof(b->fe[0]));
-	return &b->fe[b->n_fe++];
-}
-
-/* The addresses a Service answers on, with their kind. */
-struct vip {
-	rte_be32_t ip;
-	rte_be16_t port;	/* 0: the Service port; else a nodePort */
-	enum kd_lb_kind kind;
-};
-
-static size_t
-vips(const PB(Service) *svc, const PB(ServicePort) *p, rte_be32_t node_ip, struct vip *v,
-     size_t max)
-{
-	const PB(ServiceSpec) *s = svc->spec;
-	size_t n = 0, i;
-
-	if (s->n_cluster_ips == 0 && is_set(s->cluster_ip) &&
-	    kd_config_parse_ipv4(s->cluster_ip, &v[n].ip) == 0)
-		v[n++].kind = KD_LB_CLUSTER_IP;
-	for (i = 0; i < s->n_cluster_ips && n < max; i++)
-		if (kd_config_parse_ipv4(s->cluster_ips[i], &v[n].ip) == 0)
-			v[n++].kind = KD_LB_CLUSTER_IP;
-	for (i = 0; i < s->n_external_ips && n < max; i++)
-		if (kd_config_parse_ipv4(s->external_ips[i], &v[n].ip) == 0)
-			v[n++].kind = KD_LB_EXTERNAL_IP;
-	if (svc->status != NULL && svc->status->load_balancer != NULL &&
-	    s->type == PB_C(SERVICE_TYPE__SERVICE_TYPE_LOAD_BALANCER))
-		for (i = 0; i < svc->status->load_balancer->n_ingress && n < max; i++)
-			if (is_set(svc->status->load_balancer->ingress[i]->ip) &&
-			    kd_config_parse_ipv4(svc->status->load_balancer->ingress[i]->ip,
-						 &v[n].ip) == 0)
-				v[n++].kind = KD_LB_LB_INGRESS;
-	for (i = 0; i < n; i++)
-		v[i].port = 0;
-	if (p->node_port != 0 && node_ip != 0 && n < max &&
-	    (s->type == PB_C(SERVICE_TYPE__SERVICE_TYPE_NODE_PORT) ||
-	     s->type == PB_C(SERVICE_TYPE__SERVICE_TYPE_LOAD_BALANCER))) {
-		v[n].ip = node_ip;
-		v[n].port = rte_cpu_to_be_16((uint16_t)p->node_port);
-		v[n++].kind = KD_LB_NODE_PORT;
-	}
-	return n;
-}
-
-/* loadBalancerSourceRanges, for LoadBalancer ingress frontends. */
-static int
-ranges(struct build *b, struct kd_lb_frontend *fe, const PB(ServiceSpec) *sp)
-{
-	struct kd_cidr *r;
-	size_t i;
-
-	if (fe->kind != KD_LB_LB_INGRESS || sp->n_load_balancer_source_ranges == 0)
-		return 0;
-	r = keep(b, malloc(sp->n_load_balancer_source_ranges * sizeof(*r)));
-	if (r == NULL)
-		return -ENOMEM;
-	for (i = 0; i < sp->n_load_balancer_source_ranges; i++) {
-		uint8_t plen;
-
-		/* Validated on the way in; host bits are tolerated, as Kubernetes does. */
-		kd_config_parse_cidr(sp->load_balancer_source_ranges[i], &r[i].prefix, &plen,
-				     false);
-		r[i].mask = plen ? rte_cpu_to_be_32(~0u << (32 - plen)) : 0;
-		r[i].prefix &= r[i].mask;
-	}
-	fe->ranges = r;
-	fe->n_ranges = (uint16_t)i;
-	return 0;
-}
-
-/*
- * Maglev disruption against the frontend o it replaces: entries whose
- * endpoint changed, and of those, entries whose old endpoint is still in
- * the pool (moves that consistent hashing should have avoided). A frontend
- * whose endpoints did not change carries its figures over, so they tell of
- * its own last update, whatever other Services did since.
- */
-static void
-disruption(struct kd_lb_frontend *fe, const struct kd_lb_frontend *o)
-{
-	const struct kd_lb_pool *np = &fe->pool[KD_LB_IN], *op;
-	uint32_t i;
-	uint16_t j;
-
-	if (o == NULL)
-		return;
-	op = &o->pool[KD_LB_IN];
-	if (op->m != np->m || np->m == 0)
-		return;
-	if (o->n_backends == fe->n_backends &&
-	    memcmp(o->be, fe->be, fe->n_backends * sizeof(*fe->be)) == 0) {
-		/* Unchanged by this build: it keeps the figures of its own last change. */
-		fe->moved = o->moved;
-		fe->moved_kept = o->moved_kept;
-		return;
-	}
-	if (op->maglev == np->maglev)
-		return;	/* the same endpoint set: nothing moved */
-	for (i = 0; i < np->m; i++) {
-		const struct kd_lb_backend *a = &op->be[op->maglev[i]], *c = &np->be[np->maglev[i]];
-
-		if (a->ip == c->ip && a->port == c->port)
-			continue;
-		fe->moved++;
-		for (j = 0; j < fe->n_backends; j++)
-			if ((fe->be[j].flags & KD_LB_EP_USED) && fe->be[j].ip == a->ip &&
-			    fe->be[j].port == a->port) {
-				fe->moved_kept++;
-				break;
-			}
-	}
-}
-
-static int
-add_service(struct kd_translate_service *sc, struct build *b, const struct kd_store_ref *slices,
-	    size_t n_slices, const PB(Service) *svc, struct kd_translate_slices_eps *eps,
-	    struct kd_err *e)
-{
-	const PB(ServiceSpec) *sp = svc->spec;
-	bool affinity = sp->session_affinity == PB_C(SESSION_AFFINITY__SESSION_AFFINITY_CLIENT_IP);
-	bool itp_local = sp->internal_traffic_policy == PB_C(TRAFFIC_POLICY__TRAFFIC_POLICY_LOCAL);
-	bool etp_local = sp->external_traffic_policy == PB_C(TRAFFIC_POLICY__TRAFFIC_POLICY_LOCAL);
-	const struct kd_config *cfg = sc->cfg;
-	uint32_t tmo = DEF_AFFINITY_S;
-	struct vip v[20];
-	size_t nv, i, j, x;
-	char what[256];
-
-	if (sp->type == PB_C(SERVICE_TYPE__SERVICE_TYPE_EXTERNAL_NAME))
-		return 0;
-	if (sp->session_affinity_config != NULL && sp->session_affinity_config->client_ip != NULL &&
-	    sp->session_affinity_config->client_ip->timeout_seconds > 0)
-		tmo = (uint32_t)sp->session_affinity_config->client_ip->timeout_seconds;
-	for (i = 0; i < sp->n_ports; i++) {
-		const PB(ServicePort) *p = sp->ports[i];
-
-		if (kd_translate_slices_gather(eps, slices, n_slices, p, cfg->node_name) != 0)
-			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
-		nv = vips(svc, p, cfg->vtep_ip, v, RTE_DIM(v));
-		for (j = 0; j < nv; j++) {
-			struct kd_lb_frontend *fe = new_fe(b);
-			struct kd_lb_backend *be;
-			bool external = v[j].kind != KD_LB_CLUSTER_IP;
-			char ip[16];
-
-			if (fe == NULL)
-				return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
-			fe->key.ip = v[j].ip;
-			fe->key.port = v[j].port != 0 ? v[j].port : rte_cpu_to_be_16((uint16_t)p->port);
-			fe->key.proto = kd_translate_slices_proto(p->protocol);
-			fe->kind = (uint8_t)v[j].kind;
-			fe->flags = (uint8_t)((affinity ? KD_LB_F_AFFINITY : 0) |
-					      (external ? KD_LB_F_EXTERNAL : 0));
-			fe->affinity_s = tmo;
-			snprintf(fe->port_name, sizeof(fe->port_name), "%s", p->name ? p->name : "");
-			kd_config_format_ipv4(fe->key.ip, ip, sizeof(ip));
-			snprintf(what, sizeof(what), "service %s/%s %s:%u/%s", svc->metadata->namespace_,
-				 svc->metadata->name, ip, rte_be_to_cpu_16(fe->key.port),
-				 proto_name(fe->key.proto));
-			be = keep(b, malloc((eps->n ? eps->n : 1) * sizeof(*be)));
-			if (be == NULL || ranges(b, fe, sp) != 0)
-				return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "%s: out of memory", what);
-			if (eps->n != 0)
-				memcpy(be, eps->v, eps->n * sizeof(*be));
-			fe->be = be;
-			fe->n_backends = (uint16_t)eps->n;
-			/*
-			 * Pods reach every kind as a ClusterIP (kube-proxy short-circuits
-			 * external addresses for them); underlay clients follow
-			 * externalTrafficPolicy.
-			 */
-			if (pool(sc, b, &fe->pool[KD_LB_IN], be, eps->n, !external && itp_local,
-				 KD_LB_IN, cfg->svc_maglev_m, e, what) != 0)
-				return e->code;
-			if (!external)
-				continue;
-			if (!etp_local) {
-				fe->pool[KD_LB_EXT] = fe->pool[KD_LB_IN];
-				fe->pool[KD_LB_EXT].snat = 1;
-				for (x = 0; x < eps->n; x++)
-					if (be[x].flags & KD_LB_EP_USED)
-						be[x].flags |= KD_LB_EP_USED << KD_LB_EXT;
-			} else if (pool(sc, b, &fe->pool[KD_LB_EXT], be, eps->n, true, KD_LB_EXT,
-					cfg->svc_maglev_m, e, what) != 0) {
-				return e->code;
-			}
-		}
-	}
+	*v = nv;
+	*cap = c;
 	return 0;
 }
 
@@ -596,12 +232,10 @@ struct names {
 static int
 add_name(struct names *nm, const char *ns, const char *name)
 {
-	char **nv = room(nm->v, &nm->cap, nm->n, sizeof(*nv));
 	size_t len = strlen(ns) + strlen(name) + 2;
 
-	if (nv == NULL)
+	if (grow((void **)&nm->v, &nm->cap, nm->n, sizeof(*nm->v)) != 0)
 		return -ENOMEM;
-	nm->v = nv;
 	nm->v[nm->n] = malloc(len);
 	if (nm->v[nm->n] == NULL)
 		return -ENOMEM;
@@ -644,7 +278,7 @@ struct walk_names {
 static void
 walk_name(const void *node, VISIT v, void *arg)
 {
-	const struct unit *u = *(const struct unit *const *)node;
+	const struct kd_svc_unit *u = *(const struct kd_svc_unit *const *)node;
 	struct walk_names *w = arg;
 	const char *slash = strchr(u->name, '/');
 	char ns[64];
@@ -673,36 +307,8 @@ all_names(const struct kd_translate_service *sc, const struct kd_store *s, struc
 	return w.ret;
 }
 
-/* svc compiled, with the serials it was compiled from; NULL with e set. */
-static struct unit *
-compile(struct kd_translate_service *sc, const char *name, const PB(Service) *svc,
-	uint64_t serial, const struct kd_store_ref *sl, size_t n_sl,
-	struct kd_translate_slices_eps *eps, struct kd_err *e)
-{
-	struct unit *u = calloc(1, sizeof(*u));
-	size_t i;
-
-	if (u == NULL || (u->name = strdup(name)) == NULL ||
-	    (u->slices = malloc((n_sl ? n_sl : 1) * sizeof(*u->slices))) == NULL) {
-		unit_free(sc, u);
-		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
-		return NULL;
-	}
-	u->serial = serial;
-	for (i = 0; i < n_sl; i++)
-		u->slices[i] = sl[i].serial;
-	u->n_slices = (uint32_t)n_sl;
-	if (svc->spec != NULL && add_service(sc, &u->b, sl, n_sl, svc, eps, e) != KD_OK) {
-		unit_free(sc, u);
-		return NULL;
-	}
-	for (i = 0; i < u->b.n_fe; i++)
-		u->b.fe[i].svc = u->name;
-	return u;
-}
-
 static bool
-unchanged(const struct unit *u, uint64_t serial, const struct kd_store_ref *sl, size_t n)
+unchanged(const struct kd_svc_unit *u, uint64_t serial, const struct kd_store_ref *sl, size_t n)
 {
 	size_t i;
 
@@ -721,10 +327,9 @@ plan_service(struct kd_translate_service *sc, const struct kd_store *s, const ch
 	     struct kd_err *e)
 {
 	const char *slash = strchr(name, '/');
-	struct unit *old = unit_find(sc, name), *cur = NULL;
+	struct kd_svc_unit *old = unit_find(sc, name), *cur = NULL;
 	const struct kd_store_ref *sl;
 	const PB(Service) *svc;
-	struct change *nc;
 	uint64_t serial;
 	size_t n_sl;
 	char ns[64], full[400];
@@ -738,11 +343,9 @@ plan_service(struct kd_translate_service *sc, const struct kd_store *s, const ch
 	sl = kd_store_slices_of(s, ns, slash + 1, &n_sl);
 	if (svc == NULL ? old == NULL : unchanged(old, serial, sl, n_sl))
 		return 0;
-	nc = room(d->c, cap, d->n_c, sizeof(*nc));
-	if (nc == NULL)
+	if (grow((void **)&d->c, cap, d->n_c, sizeof(*d->c)) != 0)
 		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
-	d->c = nc;
-	if (svc != NULL && (cur = compile(sc, name, svc, serial, sl, n_sl, eps, e)) == NULL)
+	if (svc != NULL && (cur = kd_svc_unit_compile(sc->cfg, sc->mc, name, svc, serial, sl, n_sl, eps, e)) == NULL)
 		return e->code;
 	d->c[d->n_c++] = (struct change){ .old = old, .cur = cur };
 	return 0;
@@ -761,7 +364,7 @@ conflict(const struct kd_lb_key *k, const char *a, const char *b, struct kd_err 
 	}
 	kd_config_format_ipv4(k->ip, ip, sizeof(ip));
 	return kd_err_set(e, KD_FAILED_PRECONDITION, "%s:%u/%s is claimed by both service %s and service %s",
-			  ip, rte_be_to_cpu_16(k->port), proto_name(k->proto), a, b);
+			  ip, rte_be_to_cpu_16(k->port), kd_svc_unit_proto_name(k->proto), a, b);
 }
 
 /*
@@ -777,18 +380,18 @@ plan_keys(struct kd_translate_service *sc, struct kd_translate_service_delta *d,
 	struct op *op;
 
 	for (i = 0; i < d->n_c; i++)
-		n += (d->c[i].old ? d->c[i].old->b.n_fe : 0) + (d->c[i].cur ? d->c[i].cur->b.n_fe : 0);
+		n += (d->c[i].old ? d->c[i].old->n_fe : 0) + (d->c[i].cur ? d->c[i].cur->n_fe : 0);
 	op = malloc((n ? n : 1) * sizeof(*op));
 	if (op == NULL)
 		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 	n = 0;
 	for (i = 0; i < d->n_c; i++) {
-		for (j = 0; d->c[i].old != NULL && j < d->c[i].old->b.n_fe; j++)
-			op[n++] = (struct op){ .key = d->c[i].old->b.fe[j].key,
-					       .old = &d->c[i].old->b.fe[j], .slot = -1 };
-		for (j = 0; d->c[i].cur != NULL && j < d->c[i].cur->b.n_fe; j++)
-			op[n++] = (struct op){ .key = d->c[i].cur->b.fe[j].key,
-					       .cur = &d->c[i].cur->b.fe[j], .slot = -1 };
+		for (j = 0; d->c[i].old != NULL && j < d->c[i].old->n_fe; j++)
+			op[n++] = (struct op){ .key = d->c[i].old->fe[j].key,
+					       .old = &d->c[i].old->fe[j], .slot = -1 };
+		for (j = 0; d->c[i].cur != NULL && j < d->c[i].cur->n_fe; j++)
+			op[n++] = (struct op){ .key = d->c[i].cur->fe[j].key,
+					       .cur = &d->c[i].cur->fe[j], .slot = -1 };
 	}
 	qsort(op, n, sizeof(*op), cmp_op);
 	d->op = op;
@@ -823,7 +426,7 @@ plan_keys(struct kd_translate_service *sc, struct kd_translate_service_delta *d,
 				  "(%u in use)", adds, sc->lb->capacity, sc->lb->n_fe);
 	for (i = 0; i < d->n_op; i++)
 		if (d->op[i].cur != NULL && d->op[i].old != NULL)
-			disruption(d->op[i].cur, d->op[i].old);
+			kd_svc_unit_disruption(d->op[i].cur, d->op[i].old);
 	return 0;
 }
 
@@ -835,14 +438,14 @@ kd_translate_service_discard(struct kd_translate_service *sc, struct kd_translat
 	if (d == NULL)
 		return;
 	for (i = 0; i < d->n_c; i++) {
-		struct unit *cur = d->c[i].cur;
+		struct kd_svc_unit *cur = d->c[i].cur;
 
 		/* A new Service's unit went into the tree at build time, to keep apply infallible. */
 		if (cur != NULL && d->c[i].old == NULL && unit_find(sc, cur->name) == cur) {
 			tdelete(cur, &sc->units, cmp_unit);
 			sc->n_units--;
 		}
-		unit_free(sc, cur);
+		kd_svc_unit_free(sc->mc, cur);
 	}
 	free(d->c);
 	free(d->op);
@@ -882,7 +485,7 @@ kd_translate_service_build(struct kd_translate_service *sc, const struct kd_stor
 		goto fail;
 	for (i = 0; i < d->n_c; i++)
 		if (d->c[i].old == NULL) {
-			struct unit **at = tsearch(d->c[i].cur, &sc->units, cmp_unit);
+			struct kd_svc_unit **at = tsearch(d->c[i].cur, &sc->units, cmp_unit);
 
 			if (at == NULL) {
 				kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
@@ -920,7 +523,7 @@ kd_translate_service_apply(struct kd_translate_service *sc, struct kd_translate_
 		if (c->old == NULL)
 			continue;
 		if (c->cur != NULL) {
-			*(struct unit **)tfind(c->old, &sc->units, cmp_unit) = c->cur;
+			*(struct kd_svc_unit **)tfind(c->old, &sc->units, cmp_unit) = c->cur;
 		} else {
 			tdelete(c->old, &sc->units, cmp_unit);
 			sc->n_units--;
@@ -945,7 +548,7 @@ kd_translate_service_retire(struct kd_translate_service *sc, struct kd_translate
 		if (d->op[i].slot >= 0)
 			kd_lb_reclaim(sc->lb, d->op[i].slot);
 	for (i = 0; i < d->n_c; i++)
-		unit_free(sc, d->c[i].old);
+		kd_svc_unit_free(sc->mc, d->c[i].old);
 	free(d->c);
 	free(d->op);
 	free(d);
@@ -957,19 +560,19 @@ struct walk_fe {
 };
 
 static void
-walk_unit(const struct unit *u, const struct walk_fe *w)
+walk_unit(const struct kd_svc_unit *u, const struct walk_fe *w)
 {
 	uint32_t i;
 
-	for (i = 0; i < u->b.n_fe; i++)
-		w->fn(&u->b.fe[i], w->arg);
+	for (i = 0; i < u->n_fe; i++)
+		w->fn(&u->fe[i], w->arg);
 }
 
 static void
 walk_node(const void *node, VISIT v, void *arg)
 {
 	if (v == postorder || v == leaf)
-		walk_unit(*(const struct unit *const *)node, arg);
+		walk_unit(*(const struct kd_svc_unit *const *)node, arg);
 }
 
 void
@@ -977,7 +580,7 @@ kd_translate_service_walk(const struct kd_translate_service *sc, const char *nam
 			  void (*fn)(const struct kd_lb_frontend *fe, void *arg), void *arg)
 {
 	struct walk_fe w = { .fn = fn, .arg = arg };
-	const struct unit *u;
+	const struct kd_svc_unit *u;
 
 	if (name == NULL) {
 		twalk_r(sc->units, walk_node, &w);
