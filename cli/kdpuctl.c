@@ -2,9 +2,10 @@
 /*
  * kdpuctl: the command line on the kdpu API, in kubectl's habits. apply and
  * delete take Kubernetes manifests; get prints tables, YAML or JSON; flows,
- * stats and health read the daemon's state. Exit status: 0 on success, 1 if
- * any object or call failed (the rest are still tried, as kubectl does), 2
- * for a usage error.
+ * stats and health read the daemon's state. apply sends every object in one
+ * Batch, applied whole or not at all; delete goes object by object. Exit
+ * status: 0 on success, 1 if any object or call failed (delete still tries
+ * the rest, as kubectl does), 2 for a usage error.
  */
 #include <ctype.h>
 #include <getopt.h>
@@ -111,64 +112,88 @@ lower_kind(const struct kd_kind *k)
 	return buf;
 }
 
-static int64_t
-generation(const ProtobufCMessage *m)
+/* The update (allow_missing: create if absent) of o, packed into op. */
+static void
+upsert_op(struct kd_manifest_obj *o, PB(BatchOperation) *op)
 {
-	const PB(ObjectMeta) *md =
-		(const PB(ObjectMeta) *)*kd_pb_message_field((ProtobufCMessage *)(uintptr_t)m, 2);
-
-	return md != NULL ? md->generation : 0;
-}
-
-static int
-apply_one(struct ctl *c, struct kd_manifest_obj *o)
-{
-	char method[160], name[384], msg[512], parent[96] = "";
-	ProtobufCMessage *req, *cur = NULL, *res = NULL;
-	int st;
-	int64_t gen0;
+	ProtobufCMessage *req = new_req(o->kind->req[KD_VERB_UPDATE]);
+	char name[384], method[160], **slot = kd_pb_string_field(o->msg, 1);
 
 	kd_kind_name_format(o->kind, o->ns, o->id, name, sizeof(name));
-	req = new_req(o->kind->req[KD_VERB_GET]);
-	set_str(req, 1, name);
-	kd_kind_method(o->kind, KD_VERB_GET, method, sizeof(method));
-	st = kd_client_call(c->cl, method, req, o->kind->desc, &cur, msg, sizeof(msg));
-	free(req);
-	if (st != 0 && st != ST_NOT_FOUND) {
-		server_error(o->where, st, msg);
-		return 1;
+	if (*slot != NULL && *slot != protobuf_c_empty_string)
+		free(*slot);
+	*slot = strdup(name);
+	*kd_pb_message_field(req, 1) = o->msg;
+	*(protobuf_c_boolean *)field_at(req, 3) = 1;
+	kd_kind_method(o->kind, KD_VERB_UPDATE, method, sizeof(method));
+	PB_FN(batch_operation__init)(op);
+	op->method = strdup(method);
+	op->request.len = protobuf_c_message_get_packed_size(req);
+	op->request.data = malloc(op->request.len + 1);
+	if (op->method == NULL || *slot == NULL || op->request.data == NULL) {
+		fprintf(stderr, "kdpuctl: out of memory\n");
+		exit(1);
 	}
-	gen0 = cur != NULL ? generation(cur) : 0;
-	if (cur != NULL)
-		protobuf_c_message_free_unpacked(cur, NULL);
-	if (st == ST_NOT_FOUND) {
-		req = new_req(o->kind->req[KD_VERB_CREATE]);
-		if (o->kind->namespaced)
-			snprintf(parent, sizeof(parent), "namespaces/%s", o->ns);
-		set_str(req, 1, parent);
-		*kd_pb_message_field(req, 2) = o->msg;
-		set_str(req, 3, o->id);
-		kd_kind_method(o->kind, KD_VERB_CREATE, method, sizeof(method));
-	} else {
-		char **slot = kd_pb_string_field(o->msg, 1);
+	protobuf_c_message_pack(req, op->request.data);
+	free(req);	/* o->msg stays the manifest's */
+}
 
-		req = new_req(o->kind->req[KD_VERB_UPDATE]);
-		if (*slot != NULL && *slot != protobuf_c_empty_string)
-			free(*slot);
-		*slot = strdup(name);
-		*kd_pb_message_field(req, 1) = o->msg;
-		*(protobuf_c_boolean *)field_at(req, 3) = 1;
-		kd_kind_method(o->kind, KD_VERB_UPDATE, method, sizeof(method));
+/*
+ * Every object of the manifests in one Batch call: the server validates them
+ * all before it changes anything, and the data plane takes them in one
+ * publication. An error names the operation; it is mapped back to its file.
+ */
+static int
+apply_all(struct ctl *c, struct kd_manifest *m)
+{
+	static const char *const outcome[] = {
+		[PB_C(BATCH_OUTCOME__BATCH_OUTCOME_CREATED)] = "created",
+		[PB_C(BATCH_OUTCOME__BATCH_OUTCOME_CONFIGURED)] = "configured",
+		[PB_C(BATCH_OUTCOME__BATCH_OUTCOME_UNCHANGED)] = "unchanged",
+	};
+	PB(BatchRequest) br = PB_C(BATCH_REQUEST__INIT);
+	PB(BatchOperation) *ops = calloc(m->n ? m->n : 1, sizeof(*ops));
+	PB(BatchOperation) **op = calloc(m->n ? m->n : 1, sizeof(*op));
+	PB(BatchResponse) *res = NULL;
+	char msg[1024];
+	size_t i, at;
+	int st;
+
+	if (ops == NULL || op == NULL) {
+		fprintf(stderr, "kdpuctl: out of memory\n");
+		exit(1);
 	}
-	st = kd_client_call(c->cl, method, req, o->kind->desc, &res, msg, sizeof(msg));
-	free(req);
+	for (i = 0; i < m->n; i++) {
+		upsert_op(&m->obj[i], &ops[i]);
+		op[i] = &ops[i];
+	}
+	br.n_operations = m->n;
+	br.operations = op;
+	st = kd_client_call(c->cl, "/" KD_API_SERVICE "/Batch", &br.base, &PB_DESC(batch_response),
+			    (ProtobufCMessage **)&res, msg, sizeof(msg));
+	for (i = 0; i < m->n; i++) {
+		free(ops[i].method);
+		free(ops[i].request.data);
+	}
+	free(ops);
+	free(op);
 	if (st != 0) {
-		server_error(o->where, st, msg);
+		const char *rest = strstr(msg, "): ");
+
+		if (sscanf(msg, "operations[%zu]", &at) == 1 && at < m->n && rest != NULL)
+			server_error(m->obj[at].where, st, rest + 3);
+		else
+			server_error(NULL, st, msg);
+		fprintf(stderr, "nothing was applied\n");
 		return 1;
 	}
-	printf("%s/%s %s\n", lower_kind(o->kind), o->id,
-	       gen0 == 0 ? "created" : generation(res) == gen0 ? "unchanged" : "configured");
-	protobuf_c_message_free_unpacked(res, NULL);
+	for (i = 0; i < res->n_results && i < m->n; i++) {
+		int oc = res->results[i]->outcome;
+
+		printf("%s/%s %s\n", lower_kind(m->obj[i].kind), m->obj[i].id,
+		       oc >= 0 && oc < (int)(sizeof(outcome) / sizeof(outcome[0])) && outcome[oc] ? outcome[oc] : "applied");
+	}
+	protobuf_c_message_free_unpacked(&res->base, NULL);
 	return 0;
 }
 
@@ -219,12 +244,10 @@ cmd_apply(struct ctl *c)
 {
 	struct kd_manifest m = { 0 };
 	int rc = load_manifests(c, &m);
-	size_t i;
 
 	if (rc == 0) {
 		kd_manifest_sort(&m, false);
-		for (i = 0; i < m.n; i++)
-			rc |= apply_one(c, &m.obj[i]);
+		rc = apply_all(c, &m);
 	}
 	kd_manifest_free(&m);
 	return rc;

@@ -145,9 +145,21 @@ def test_server_error_names_document_and_field(cnode, tmp_path):
     assert "document 2 (network_policy/broken, line 5)" in r.stderr, r.stderr
     assert "Error from server (InvalidArgument)" in r.stderr
     assert "network_policy.spec.ingress[0].from[0].ip_block.cidr" in r.stderr
-    # The valid object in the same run is applied, as kubectl does.
-    assert "namespace/ok-ns created" in r.stdout
-    assert ctl(cnode, "delete", "ns", "ok-ns").returncode == 0
+    # One transaction: the valid object of the same run is not applied either.
+    assert "nothing was applied" in r.stderr and r.stdout == ""
+    r = ctl(cnode, "get", "ns", "ok-ns")
+    assert r.returncode == 1 and "NotFound" in r.stderr, r.stderr
+    # Fixed, the whole directory goes in, in one call.
+    with open(f) as fh:
+        text = fh.read()
+    with open(f, "w") as fh:
+        fh.write(text.replace("10.0.0.0/33", "10.0.0.0/24"))
+    r = ctl(cnode, "apply", "-f", f)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["namespace/ok-ns created", "networkpolicy/broken created"]
+    r = ctl(cnode, "apply", "-f", f)
+    assert r.stdout.splitlines() == ["namespace/ok-ns unchanged", "networkpolicy/broken unchanged"]
+    assert ctl(cnode, "delete", "-f", f).returncode == 0
 
 
 def test_exit_codes_and_reads(cnode):
