@@ -3,11 +3,20 @@
 
 Starts kdpu-dataplane on net_null ports (no traffic is needed: the point is
 the API and the table builds), then creates N Services, each with one
-EndpointSlice of E endpoints, one request at a time as a controller would,
-and P NetworkPolicies. Each call returns once the new tables are published
-and an RCU grace period has passed, so the time of a call is the time until
-the data plane uses the change. Prints one JSON line per phase: the apply
-rate and the latency of single updates at the final size.
+EndpointSlice of E endpoints, and P NetworkPolicies that all isolate one
+local pod. --mode batch (the default) sends each phase as one Batch call, as
+kdpuctl apply does; --mode single sends one request per object, as a
+controller would. A call returns once the data plane uses the change (the
+tables are published and an RCU grace period has passed), so its time is the
+time until the data plane uses it. The client's own encoding time is
+reported apart. Then single updates at the final size (an endpoint turning
+not ready, or back; one policy's ipBlock), with median, p99 and max.
+
+--manifests deletes the Services in one Batch and applies them again with
+`kdpuctl apply -f` of a manifest directory, timed end to end. --peer nft
+loads kube-proxy's nftables ruleset for the same Services in a network
+namespace (scripts/bench_nft.py) and prints kdpu / nftables for the bulk
+load and for a single update.
 
 --traffic PPS runs the same on memif ports instead, with kdpu-pktgen sending
 PPS packets per second of scenario (c) of scripts/bench.py meanwhile: 1024
@@ -20,6 +29,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -33,8 +43,10 @@ import kdpu_api  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import bench  # noqa: E402
 import kdpu_topo as kt  # noqa: E402
+from google.protobuf import wrappers_pb2  # noqa: E402
 
 NS = "namespaces/default"
+SERVICE = "opi_api.network.k8s.v1alpha1.K8sNetworkService"
 
 
 def start(build, tmp, tag, capacity, memif=None):
@@ -160,6 +172,109 @@ def timed(fn):
     return time.perf_counter() - t0
 
 
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
+
+
+def rss_mb(p):
+    with open(f"/proc/{p.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def batch_of(pb, method, field, objs, extra=None):
+    """A BatchRequest upserting (Update with allow_missing) or deleting objs."""
+    req_cls = getattr(pb, f"{method}Request")
+    ops = []
+    for o in objs:
+        if method.startswith("Delete"):
+            r = req_cls(name=o, allow_missing=True)
+        else:
+            r = req_cls(**{field: o}, allow_missing=True)
+        ops.append(pb.BatchOperation(method=method, request=r.SerializeToString()))
+    return pb.BatchRequest(operations=ops)
+
+
+def named(obj, collection):
+    obj.name = f"namespaces/default/{collection}/{obj.metadata.name}"
+    return obj
+
+
+def services_batch(pb, stub, n, e, out_objs=None):
+    """N Services and their slices in one Batch: (encode seconds, apply seconds)."""
+    t0 = time.perf_counter()
+    svcs, slices = [], []
+    for i in range(n):
+        svc, sl = service(pb, i, e)
+        svcs.append(named(svc, "services"))
+        slices.append(named(sl, "endpointslices"))
+    req = batch_of(pb, "UpdateService", "service", svcs)
+    req.operations.extend(batch_of(pb, "UpdateEndpointSlice", "endpoint_slice", slices).operations)
+    raw = req.SerializeToString()
+    enc = time.perf_counter() - t0
+    call = stub.channel.unary_unary(f"/{SERVICE}/Batch", request_serializer=None,
+                                    response_deserializer=pb.BatchResponse.FromString)
+    dt = timed(lambda: call(raw, timeout=600))
+    if out_objs is not None:
+        out_objs.extend(svcs + slices)
+    return enc, dt
+
+
+def endpoint_updates(pb, stub, n, e, count):
+    """count single slice updates: one endpoint of a Service turns not ready, or back."""
+    lat = []
+    for u in range(count):
+        i = (u * 7919) % n
+        _, sl = service(pb, i, e)
+        named(sl, "endpointslices")
+        if u % 2 == 0:
+            sl.endpoints[u % e].conditions.ready.CopyFrom(wrappers_pb2.BoolValue(value=False))
+        lat.append(timed(lambda: stub.UpdateEndpointSlice(
+            pb.UpdateEndpointSliceRequest(endpoint_slice=sl), timeout=600)))
+    return lat
+
+
+def manifest_dir(tmp, n, e, per_file=1000):
+    """The same Services and slices as YAML manifests, per_file Services to a file."""
+    d = os.path.join(tmp, "manifests")
+    os.makedirs(d, exist_ok=True)
+    for f0 in range(0, n, per_file):
+        parts = []
+        for i in range(f0, min(n, f0 + per_file)):
+            j = i + 256
+            ip = f"10.{96 + j // 65536}.{j // 256 % 256}.{j % 256}"
+            parts.append(f"apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: default}}\n"
+                         f"spec: {{clusterIP: {ip}, ports: [{{name: http, port: 80, protocol: TCP, "
+                         f"targetPort: 8080}}]}}\n")
+            eps = "".join(f"- {{addresses: [10.{128 + (i * e + k) // 65536}.{(i * e + k) // 256 % 256}."
+                          f"{(i * e + k) % 256}], nodeName: node-b}}\n" for k in range(e))
+            parts.append("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+                         f"metadata: {{name: s{i}-1, namespace: default, labels: "
+                         f"{{kubernetes.io/service-name: s{i}}}}}\naddressType: IPv4\n"
+                         "ports: [{name: http, protocol: TCP, port: 8080}]\nendpoints:\n" + eps)
+        with open(os.path.join(d, f"{f0:06d}.yaml"), "w") as f:
+            f.write("---\n".join(parts))
+    return d
+
+
+def nft_peer(args, out):
+    """kube-proxy's nftables ruleset for the same Services, loaded by the kernel."""
+    if args.peer != "nft":
+        return None
+    import bench_nft
+    if shutil.which("nft") is None:
+        print("nft is not installed (apt-get install nftables): no peer", file=sys.stderr)
+        return None
+    r = bench_nft.measure(args.services, args.endpoints, min(args.updates, 20))
+    r["phase"] = "peer"
+    out.append(r)
+    print(json.dumps(r), flush=True)
+    return r
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build-dir", default="build")
@@ -167,11 +282,18 @@ def main():
     ap.add_argument("--endpoints", type=int, default=10)
     ap.add_argument("--policies", type=int, default=1000)
     ap.add_argument("--updates", type=int, default=20)
+    ap.add_argument("--mode", choices=("batch", "single"), default="batch",
+                    help="batch: every object of a phase in one Batch call (kdpuctl apply's way); "
+                         "single: one request per object, as a controller would")
+    ap.add_argument("--manifests", action="store_true",
+                    help="also time kdpuctl apply -f of the Services as a manifest directory")
+    ap.add_argument("--peer", choices=("nft", "none"), default="none",
+                    help="nft: kube-proxy's nftables ruleset for the same Services, in the same run")
     ap.add_argument("--traffic", type=float, default=0, metavar="PPS",
                     help="memif ports and PPS packets/s of established flows meanwhile")
     args = ap.parse_args()
-    if min(args.services, args.policies, args.updates) < 1 or args.endpoints < 2:
-        ap.error("--services, --policies and --updates take at least 1, --endpoints 2")
+    if min(args.services, args.updates) < 1 or args.policies < 0 or args.endpoints < 2:
+        ap.error("--services and --updates take at least 1, --policies 0, --endpoints 2")
     api = kdpu_api.load()
     pb = api.pb
     tmp = tempfile.mkdtemp(prefix="kdpu-cp-")
@@ -181,7 +303,9 @@ def main():
     gen = None
     out = []
     try:
-        stub = api.stub(kdpu_api.channel(f"{tmp}/api.sock"))
+        ch = kdpu_api.channel(f"{tmp}/api.sock")
+        stub = api.stub(ch)
+        stub.channel = ch
         stub.CreatePod(pb.CreatePodRequest(parent=NS, pod=pb.Pod(
             metadata=pb.ObjectMeta(name="web", namespace="default", labels={"role": "web"}),
             spec=pb.PodSpec(node_name="node-a"), status=pb.PodStatus(pod_ip=bench.POD_IP))))
@@ -191,41 +315,69 @@ def main():
                 ips=[bench.POD_IP], pod="namespaces/default/pods/web"))))
         if run:
             gen, before = traffic_start(pb, stub, run, tag, args.traffic)
-        t0 = time.perf_counter()
-        for i in range(args.services):
-            svc, sl = service(pb, i, args.endpoints)
-            stub.CreateService(pb.CreateServiceRequest(parent=NS, service=svc), timeout=600)
-            stub.CreateEndpointSlice(pb.CreateEndpointSliceRequest(parent=NS, endpoint_slice=sl),
-                                     timeout=600)
-        dt = time.perf_counter() - t0
-        lat = []
-        for u in range(min(args.updates, args.services)):  # updates of objects that exist
-            _, sl = service(pb, u, args.endpoints - (u % 2))
-            sl.name = f"namespaces/default/endpointslices/s{u}-1"
-            lat.append(timed(lambda: stub.UpdateEndpointSlice(
-                pb.UpdateEndpointSliceRequest(endpoint_slice=sl), timeout=600)))
-        out.append({"phase": "services", "count": args.services, "endpoints": args.endpoints,
-                    "seconds": round(dt, 2), "per_second": round(2 * args.services / dt, 1),
-                    "update_ms_median": round(1000 * statistics.median(lat), 2),
-                    "update_ms_max": round(1000 * max(lat), 2)})
+        rss0 = rss_mb(p)
+        enc = 0.0
+        if args.mode == "batch":
+            enc, dt = services_batch(pb, stub, args.services, args.endpoints)
+        else:
+            t0 = time.perf_counter()
+            for i in range(args.services):
+                svc, sl = service(pb, i, args.endpoints)
+                stub.CreateService(pb.CreateServiceRequest(parent=NS, service=svc), timeout=600)
+                stub.CreateEndpointSlice(pb.CreateEndpointSliceRequest(
+                    parent=NS, endpoint_slice=sl), timeout=600)
+            dt = time.perf_counter() - t0
+        rss1 = rss_mb(p)
+        lat = endpoint_updates(pb, stub, args.services, args.endpoints, args.updates)
+        out.append({"phase": "services", "mode": args.mode, "count": args.services,
+                    "endpoints": args.endpoints, "encode_s": round(enc, 3),
+                    "seconds": round(dt, 3), "us_per_object": round(1e6 * dt / (2 * args.services), 2),
+                    "update_ms_median": round(1000 * statistics.median(lat), 3),
+                    "update_ms_p99": round(1000 * pct(lat, 0.99), 3),
+                    "update_ms_max": round(1000 * max(lat), 3),
+                    "rss_mb": round(rss1 - rss0, 1),
+                    "rss_kb_per_service": round(1024 * (rss1 - rss0) / args.services, 2)})
         print(json.dumps(out[-1]), flush=True)
-        t0 = time.perf_counter()
-        for i in range(args.policies):
-            stub.CreateNetworkPolicy(pb.CreateNetworkPolicyRequest(
-                parent=NS, network_policy=policy(pb, i)), timeout=600)
-        dt = time.perf_counter() - t0
-        lat = []
-        for u in range(min(args.updates, args.policies)):
-            np = policy(pb, u)
-            np.name = f"namespaces/default/networkpolicies/p{u}"
-            getattr(np.spec.ingress[0], "from")[0].ip_block.cidr = f"10.250.0.{u}/32"
-            lat.append(timed(lambda: stub.UpdateNetworkPolicy(
-                pb.UpdateNetworkPolicyRequest(network_policy=np), timeout=600)))
-        out.append({"phase": "policies", "count": args.policies, "seconds": round(dt, 2),
-                    "per_second": round(args.policies / dt, 1),
-                    "update_ms_median": round(1000 * statistics.median(lat), 2),
-                    "update_ms_max": round(1000 * max(lat), 2)})
-        print(json.dumps(out[-1]), flush=True)
+        if args.manifests:
+            names = [f"namespaces/default/services/s{i}" for i in range(args.services)]
+            names += [f"namespaces/default/endpointslices/s{i}-1" for i in range(args.services)]
+            req = batch_of(pb, "DeleteService", None, names[:args.services])
+            req.operations.extend(batch_of(pb, "DeleteEndpointSlice", None, names[args.services:]).operations)
+            ddt = timed(lambda: stub.Batch(req, timeout=600))
+            d = manifest_dir(tmp, args.services, args.endpoints)
+            ctl = [os.path.join(args.build_dir, "cli", "kdpuctl"), "-s", f"{tmp}/api.sock",
+                   "--timeout", "600", "apply", "-f", d]
+            t0 = time.perf_counter()
+            r = subprocess.run(ctl, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            mdt = time.perf_counter() - t0
+            if r.returncode != 0:
+                raise RuntimeError(f"kdpuctl apply: {r.stderr}")
+            out.append({"phase": "manifests", "count": 2 * args.services,
+                        "delete_batch_s": round(ddt, 3), "kdpuctl_apply_s": round(mdt, 3)})
+            print(json.dumps(out[-1]), flush=True)
+        if args.policies:
+            pols = [named(policy(pb, i), "networkpolicies") for i in range(args.policies)]
+            t0 = time.perf_counter()
+            if args.mode == "batch":
+                req = batch_of(pb, "UpdateNetworkPolicy", "network_policy", pols)
+                stub.Batch(req, timeout=600)
+            else:
+                for np in pols:
+                    stub.UpdateNetworkPolicy(pb.UpdateNetworkPolicyRequest(
+                        network_policy=np, allow_missing=True), timeout=600)
+            dt = time.perf_counter() - t0
+            lat = []
+            for u in range(min(args.updates, args.policies)):
+                np = policy(pb, u)
+                np.name = f"namespaces/default/networkpolicies/p{u}"
+                getattr(np.spec.ingress[0], "from")[0].ip_block.cidr = f"10.250.0.{u % 250}/32"
+                lat.append(timed(lambda: stub.UpdateNetworkPolicy(
+                    pb.UpdateNetworkPolicyRequest(network_policy=np), timeout=600)))
+            out.append({"phase": "policies", "mode": args.mode, "count": args.policies,
+                        "seconds": round(dt, 3), "per_second": round(args.policies / dt, 1),
+                        "update_ms_median": round(1000 * statistics.median(lat), 3),
+                        "update_ms_max": round(1000 * max(lat), 3)})
+            print(json.dumps(out[-1]), flush=True)
         if gen is not None:
             out.append(traffic_stop(gen, tag, before, args.traffic, p))
             gen = None
@@ -238,6 +390,14 @@ def main():
         subprocess.run(["rm", "-rf", tmp, f"/var/run/dpdk/{tag}"], check=False)
         if run:
             run.stop()
+    peer = nft_peer(args, out)
+    if peer is not None:
+        svc = next(o for o in out if o["phase"] == "services")
+        r = {"phase": "ratio", "services": args.services,
+             "bulk_kdpu_over_nftables": round(svc["seconds"] / peer["load_s"], 5),
+             "update_kdpu_over_nftables": round(svc["update_ms_median"] / peer["update_ms_median"], 5)}
+        out.append(r)
+        print(json.dumps(r), flush=True)
     if gen_lost(out):
         print("established flows lost packets during the updates", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ KDPU_PKGS=(
 	build-essential meson ninja-build pkg-config
 	dpdk dpdk-dev libdpdk-dev libconfig-dev libcmocka-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev libyaml-dev python3-grpcio python3-grpc-tools openssl
 	python3 python3-scapy python3-pytest
-	iproute2 iputils-ping procps
+	iproute2 iputils-ping procps nftables
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }

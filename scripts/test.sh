@@ -115,7 +115,7 @@ if [ -z "${KDPU_SKIP_BENCH:-}" ] && [ -x build/bench/kdpu-pktgen ]; then
 	# Services and policies are created and changed through the API under them.
 	log "no loss on established flows during API updates (net_memif)"
 	if "$PY" scripts/bench_control.py --build-dir build --services 100 --endpoints 10 \
-		--policies 100 --updates 5 --traffic 200000; then
+		--policies 100 --updates 5 --traffic 200000 --manifests --peer nft; then
 		echo "bench updates: 1 passed, 0 failed"
 		PASSED=$((PASSED + 1))
 	else
