@@ -32,7 +32,8 @@
 #define DEF_MAX_RNODES 1024
 #define DEF_ARP_REFRESH 30
 #define DEF_CT_CAPACITY 262144
-#define DEF_MAGLEV_M 4093		/* prime; about 400 entries per endpoint at 10 */
+#define DEF_MAGLEV_M 65521		/* prime; the largest table, 100 entries each for 655 endpoints */
+#define DEF_MAGLEV_PER_EP 100		/* Maglev's advice: M >= 100 N */
 #define DEF_AFFINITY_CAPACITY 65536
 #define DEF_MAX_FRONTENDS 131072
 #define DEF_HAIRPIN_IP "169.254.42.1"	/* link-local, as Cilium uses for hairpin */
@@ -725,8 +726,9 @@ load_conntrack(struct ctx *c, const config_setting_t *root, struct kd_config *cf
 static int
 load_services(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 {
-	static const char *const keys[] = { "maglev_table_size", "hairpin_ip",
-					    "affinity_capacity", "max_frontends", "vpc", NULL };
+	static const char *const keys[] = { "maglev_table_size", "maglev_entries_per_endpoint",
+					    "hairpin_ip", "affinity_capacity", "max_frontends", "vpc",
+					    NULL };
 	const config_setting_t *g = config_setting_get_member(root, "services");
 
 	kd_config_parse_ipv4(DEF_HAIRPIN_IP, &cfg->svc_hairpin_ip);
@@ -738,6 +740,8 @@ load_services(struct ctx *c, const config_setting_t *root, struct kd_config *cfg
 		return -1;
 	if (GET_UINT(c, g, "maglev_table_size", 7, 1000003, DEF_MAGLEV_M,
 		     cfg->svc_maglev_m) < 0 ||
+	    GET_UINT(c, g, "maglev_entries_per_endpoint", 0, 65536, DEF_MAGLEV_PER_EP,
+		     cfg->svc_maglev_per_ep) < 0 ||
 	    GET_UINT(c, g, "affinity_capacity", 1024, 1u << 24, DEF_AFFINITY_CAPACITY,
 		     cfg->svc_affinity_capacity) < 0 ||
 	    GET_UINT(c, g, "max_frontends", 64, 1u << 24, DEF_MAX_FRONTENDS,

@@ -102,7 +102,8 @@ struct kd_config {
 	uint32_t ct_cache_entries;	/* per worker; 0: no cache */
 	struct kd_ct_timeouts ct_timeouts;
 	/* services */
-	uint32_t svc_maglev_m;		/* prime */
+	uint32_t svc_maglev_m;		/* prime; the largest table */
+	uint32_t svc_maglev_per_ep;	/* entries per endpoint a table is sized for; 0: always the largest */
 	uint32_t svc_affinity_capacity;
 	uint32_t svc_max_frontends;	/* size of the frontend index */
 	rte_be32_t svc_hairpin_ip;

@@ -15,6 +15,7 @@
 #include "control/store.h"
 #include "control/svc_unit.h"
 #include "control/translate_slices.h"
+#include "dataplane/maglev.h"
 
 #define DEF_AFFINITY_S 10800	/* Kubernetes' default ClientIP timeout */
 
@@ -138,15 +139,14 @@ cmp_keyed(const void *a, const void *b)
  */
 static int
 pool(const struct ctx *cx, struct kd_svc_build *b, struct kd_lb_pool *pl, struct kd_lb_backend *be,
-     size_t n, bool local, enum kd_lb_side side, uint32_t m, struct kd_err *e,
-     const char *what)
+     size_t n, bool local, enum kd_lb_side side, struct kd_err *e, const char *what)
 {
 	uint8_t used = (uint8_t)(KD_LB_EP_USED << side);
+	uint32_t max = cx->cfg->svc_maglev_m, k = 0, i, m;
 	struct kd_lb_backend *pbe;
 	struct keyed *kv = NULL;
 	uint64_t *keys = NULL;
 	const uint16_t *t;
-	uint32_t k = 0, i;
 	bool elsewhere;
 	int ret = -ENOMEM;
 
@@ -164,13 +164,14 @@ pool(const struct ctx *cx, struct kd_svc_build *b, struct kd_lb_pool *pl, struct
 			kv[k++] = (struct keyed){ .at = i,
 						  .key = (uint64_t)rte_be_to_cpu_32(be[i].ip) << 16 |
 							 rte_be_to_cpu_16(be[i].port) };
-	if (k >= m) {
+	if (k >= max) {
 		free(kv);
 		free(keys);
 		kd_err_set(e, KD_FAILED_PRECONDITION,
-			    "%s: %u endpoints do not fit services.maglev_table_size %u", what, k, m);
+			    "%s: %u endpoints do not fit services.maglev_table_size %u", what, k, max);
 		return -EINVAL;
 	}
+	m = kd_maglev_size(k, cx->cfg->svc_maglev_per_ep, max);
 	qsort(kv, k, sizeof(*kv), cmp_keyed);
 	for (i = 0; i < k; i++)
 		keys[i] = kv[i].key;
@@ -376,7 +377,7 @@ add_service(const struct ctx *cx, struct kd_svc_build *b, const struct kd_store_
 			 * externalTrafficPolicy.
 			 */
 			if (pool(cx, b, &fe->pool[KD_LB_IN], be, eps->n, !external && itp_local,
-				 KD_LB_IN, cfg->svc_maglev_m, e, what) != 0)
+				 KD_LB_IN, e, what) != 0)
 				return e->code;
 			if (!external)
 				continue;
@@ -387,7 +388,7 @@ add_service(const struct ctx *cx, struct kd_svc_build *b, const struct kd_store_
 					if (be[x].flags & KD_LB_EP_USED)
 						be[x].flags |= KD_LB_EP_USED << KD_LB_EXT;
 			} else if (pool(cx, b, &fe->pool[KD_LB_EXT], be, eps->n, true, KD_LB_EXT,
-					cfg->svc_maglev_m, e, what) != 0) {
+					e, what) != 0) {
 				return e->code;
 			}
 		}

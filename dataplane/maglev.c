@@ -18,6 +18,24 @@ kd_maglev_is_prime(uint32_t n)
 	return true;
 }
 
+uint32_t
+kd_maglev_size(uint32_t n, uint32_t per_backend, uint32_t max)
+{
+	static const uint32_t ladder[] = {
+		251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071, 262139, 524287,
+		1048573,
+	};
+	uint64_t want = (uint64_t)n * per_backend;
+	unsigned int i;
+
+	if (per_backend == 0)
+		return max;
+	for (i = 0; i < sizeof(ladder) / sizeof(ladder[0]) && ladder[i] < max; i++)
+		if (ladder[i] >= want && ladder[i] > n)
+			return ladder[i];
+	return max;
+}
+
 /* SplitMix64: a well-mixed hash of a 64-bit key, with a seed per use. */
 static uint64_t
 mix(uint64_t x, uint64_t seed)

@@ -19,6 +19,14 @@
 bool kd_maglev_is_prime(uint32_t n);
 
 /**
+ * The table size for n backends: the smallest of the primes 251, 509, 1021,
+ * 2039, ... (each just below a power of two) that gives every backend at
+ * least per_backend entries, and max where that is larger than max or
+ * per_backend is 0. A function of n alone, so every node sizes a set alike.
+ */
+uint32_t kd_maglev_size(uint32_t n, uint32_t per_backend, uint32_t max);
+
+/**
  * Fill table[0..m) with indices into keys[0..n). m must be prime and larger
  * than n; n may be 0 (the table is then all UINT32_MAX). 0 or -EINVAL/-ENOMEM.
  */

@@ -147,6 +147,32 @@ test_cache_shares_and_frees(void **state)
 	kd_maglev_cache_free(c);	/* frees what is still held: the size-7 table */
 }
 
+/* Tables sized by endpoints: at least per_backend entries each, a prime, within max. */
+static void
+test_size_follows_endpoints(void **state)
+{
+	uint32_t n;
+
+	(void)state;
+	assert_int_equal(kd_maglev_size(1, 100, 65521), 251);
+	assert_int_equal(kd_maglev_size(2, 100, 65521), 251);
+	assert_int_equal(kd_maglev_size(3, 100, 65521), 509);
+	assert_int_equal(kd_maglev_size(10, 100, 65521), 1021);
+	assert_int_equal(kd_maglev_size(11, 100, 65521), 2039);
+	assert_int_equal(kd_maglev_size(1000, 100, 65521), 65521);	/* capped */
+	assert_int_equal(kd_maglev_size(10, 0, 4093), 4093);		/* fixed */
+	assert_int_equal(kd_maglev_size(10, 100, 509), 509);		/* max below the rung */
+	for (n = 1; n < 3000; n++) {
+		uint32_t m = kd_maglev_size(n, 100, 1048573);
+
+		assert_true(kd_maglev_is_prime(m));
+		assert_true(m > n && (uint64_t)m >= 100ull * n);
+		/* The smallest rung: the one below would not do. */
+		assert_true(m == 251 || (uint64_t)((m + 1) / 2 - 1) < 100ull * n ||
+			    (m + 1) / 2 - 1 <= n);
+	}
+}
+
 int
 main(void)
 {
@@ -156,6 +182,7 @@ main(void)
 		cmocka_unit_test(test_minimal_disruption),
 		cmocka_unit_test(test_deterministic_and_order_free),
 		cmocka_unit_test(test_cache_shares_and_frees),
+		cmocka_unit_test(test_size_follows_endpoints),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
