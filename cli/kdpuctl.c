@@ -516,14 +516,40 @@ cmd_get(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+/* One flow as a table row. */
+static void
+print_flow(const PB(Flow) *f)
+{
+	char src[32], dst[32], proto[8];
+	const char *vpc = strncmp(f->vpc, "vpcs/", 5) == 0 ? f->vpc + 5 : f->vpc;
+
+	if (f->ip_protocol == 6 || f->ip_protocol == 17 || f->ip_protocol == 132)
+		snprintf(proto, sizeof(proto), "%s", f->ip_protocol == 6 ? "TCP" :
+			 f->ip_protocol == 17 ? "UDP" : "SCTP");
+	else if (f->ip_protocol == 1)
+		snprintf(proto, sizeof(proto), "ICMP");
+	else
+		snprintf(proto, sizeof(proto), "%u", f->ip_protocol);
+	snprintf(src, sizeof(src), "%s:%u", f->src_ip, f->src_port);
+	snprintf(dst, sizeof(dst), "%s:%u", f->dst_ip, f->dst_port);
+	printf("%-10s %-5s %-21s %-21s %-12s %9" PRIu64 " %9" PRIu64 " %11" PRIu64 " %7" PRIu64
+	       " %s\n", vpc, proto, src, dst, f->state, f->packets, f->reply_packets, f->bytes,
+	       f->age_ms / 1000, f->policy[0] != '\0' ? f->policy : "-");
+}
+
+/*
+ * Every page of ListFlows, following next_page_token: rows are printed as
+ * pages come; YAML and JSON get one list of every flow.
+ */
 static int
 cmd_flows(struct ctl *c)
 {
 	PB(ListFlowsRequest) req = PB_C(LIST_FLOWS_REQUEST__INIT);
-	PB(ListFlowsResponse) *res = NULL;
-	char msg[512], pod[256] = "";
-	size_t i;
-	int st;
+	PB(ListFlowsResponse) all = PB_C(LIST_FLOWS_RESPONSE__INIT), *res = NULL, **pages = NULL;
+	PB(ListFlowsResponse) *allp = &all;
+	char msg[512], pod[256] = "", *token = NULL;
+	size_t i, n_pages = 0, n = 0;
+	int st, rc = 0;
 
 	if (c->pod != NULL) {
 		const char *slash = strchr(c->pod, '/');
@@ -537,42 +563,58 @@ cmd_flows(struct ctl *c)
 	}
 	if (c->state != NULL)
 		req.state = (char *)(uintptr_t)c->state;
-	st = kd_client_call(c->cl, "/" KD_API_SERVICE "/ListFlows", &req.base,
-			    &PB_DESC(list_flows_response), (ProtobufCMessage **)&res, msg, sizeof(msg));
-	if (st != 0) {
-		server_error(NULL, st, msg);
-		return 1;
-	}
-	if (c->fmt != KD_RENDER_TABLE) {
-		kd_render(stdout, c->fmt, NULL, (ProtobufCMessage **)&res, 1, false);
-	} else if (res->n_flows == 0) {
-		fprintf(stderr, "No flows found\n");
-	} else {
-		printf("%-10s %-5s %-21s %-21s %-12s %9s %9s %11s %7s %s\n", "VPC", "PROTO",
-		       "SOURCE", "DESTINATION", "STATE", "PACKETS", "REPLIES", "BYTES", "AGE(s)",
-		       "POLICY");
-		for (i = 0; i < res->n_flows; i++) {
-			const PB(Flow) *f = res->flows[i];
-			char src[32], dst[32], proto[8];
-			const char *vpc = strncmp(f->vpc, "vpcs/", 5) == 0 ? f->vpc + 5 : f->vpc;
+	req.page_size = PAGE;
+	do {
+		PB(ListFlowsResponse) **np = realloc(pages, (n_pages + 1) * sizeof(*np));
 
-			if (f->ip_protocol == 6 || f->ip_protocol == 17 || f->ip_protocol == 132)
-				snprintf(proto, sizeof(proto), "%s", f->ip_protocol == 6 ? "TCP" :
-					 f->ip_protocol == 17 ? "UDP" : "SCTP");
-			else if (f->ip_protocol == 1)
-				snprintf(proto, sizeof(proto), "ICMP");
-			else
-				snprintf(proto, sizeof(proto), "%u", f->ip_protocol);
-			snprintf(src, sizeof(src), "%s:%u", f->src_ip, f->src_port);
-			snprintf(dst, sizeof(dst), "%s:%u", f->dst_ip, f->dst_port);
-			printf("%-10s %-5s %-21s %-21s %-12s %9" PRIu64 " %9" PRIu64 " %11" PRIu64
-			       " %7" PRIu64 " %s\n", vpc, proto, src, dst, f->state, f->packets,
-			       f->reply_packets, f->bytes, f->age_ms / 1000,
-			       f->policy[0] != '\0' ? f->policy : "-");
+		if (np == NULL) {
+			fprintf(stderr, "kdpuctl: out of memory\n");
+			exit(1);
 		}
+		pages = np;
+		req.page_token = token != NULL ? token : "";
+		st = kd_client_call(c->cl, "/" KD_API_SERVICE "/ListFlows", &req.base,
+				    &PB_DESC(list_flows_response), (ProtobufCMessage **)&res, msg,
+				    sizeof(msg));
+		if (st != 0) {
+			server_error(NULL, st, msg);
+			rc = 1;
+			break;
+		}
+		pages[n_pages++] = res;
+		if (c->fmt == KD_RENDER_TABLE) {
+			if (n == 0 && res->n_flows != 0)
+				printf("%-10s %-5s %-21s %-21s %-12s %9s %9s %11s %7s %s\n", "VPC",
+				       "PROTO", "SOURCE", "DESTINATION", "STATE", "PACKETS", "REPLIES",
+				       "BYTES", "AGE(s)", "POLICY");
+			for (i = 0; i < res->n_flows; i++)
+				print_flow(res->flows[i]);
+		}
+		n += res->n_flows;
+		token = res->next_page_token;
+	} while (token != NULL && token[0] != '\0');
+	if (rc == 0 && c->fmt != KD_RENDER_TABLE) {
+		size_t k = 0;
+
+		all.flows = calloc(n ? n : 1, sizeof(*all.flows));
+		if (all.flows == NULL) {
+			fprintf(stderr, "kdpuctl: out of memory\n");
+			exit(1);
+		}
+		for (i = 0; i < n_pages; i++) {
+			memcpy(&all.flows[k], pages[i]->flows, pages[i]->n_flows * sizeof(*all.flows));
+			k += pages[i]->n_flows;
+		}
+		all.n_flows = n;
+		kd_render(stdout, c->fmt, NULL, (ProtobufCMessage **)&allp, 1, false);
+		free(all.flows);
+	} else if (rc == 0 && n == 0) {
+		fprintf(stderr, "No flows found\n");
 	}
-	protobuf_c_message_free_unpacked(&res->base, NULL);
-	return 0;
+	for (i = 0; i < n_pages; i++)
+		protobuf_c_message_free_unpacked(&pages[i]->base, NULL);
+	free(pages);
+	return rc;
 }
 
 static int

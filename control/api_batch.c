@@ -43,12 +43,11 @@ kd_api_batch(struct kd_api *api, const PB(BatchRequest) *r, uint8_t **out, size_
 	PB(BatchResponse) resp = PB_C(BATCH_RESPONSE__INIT);
 	PB(BatchResult) *res = calloc(r->n_operations ? r->n_operations : 1, sizeof(*res));
 	PB(BatchResult) **rp = calloc(r->n_operations ? r->n_operations : 1, sizeof(*rp));
-	char **names = calloc(r->n_operations ? r->n_operations : 1, sizeof(*names));
 	struct kd_txn t = { 0 };
 	enum kd_status st = KD_OK;
 	size_t i;
 
-	if (res == NULL || rp == NULL || names == NULL) {
+	if (res == NULL || rp == NULL) {
 		st = kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 		goto out;
 	}
@@ -75,13 +74,10 @@ kd_api_batch(struct kd_api *api, const PB(BatchRequest) *r, uint8_t **out, size_
 		}
 		st = kd_api_mutate(api, &t, k, verb, req, &obj, &outcome, e);
 		if (st == KD_OK) {
-			const char *name = obj != NULL ? kd_store_name(obj) : *kd_pb_string_field(req, 1);
 			const PB(ObjectMeta) *m = obj != NULL ?
 				(const PB(ObjectMeta) *)*kd_pb_message_field(obj, 2) : NULL;
 
 			PB_FN(batch_result__init)(&res[i]);
-			names[i] = strdup(name);
-			res[i].name = names[i] != NULL ? names[i] : "";
 			res[i].outcome = outcome;
 			res[i].generation = m != NULL ? m->generation : 0;
 			rp[i] = &res[i];
@@ -101,9 +97,6 @@ kd_api_batch(struct kd_api *api, const PB(BatchRequest) *r, uint8_t **out, size_
 	resp.results = rp;
 	st = kd_api_pack(&resp.base, out, len, e);
 out:
-	for (i = 0; names != NULL && i < r->n_operations; i++)
-		free(names[i]);
-	free(names);
 	free(res);
 	free(rp);
 	return st;

@@ -40,7 +40,7 @@
 #define DEF_MASQ_LO 1024		/* Linux MASQUERADE's range without --to-ports */
 #define DEF_MASQ_HI 65535
 #define DEF_API_SOCKET "/run/kdpu/kdpu.sock"
-#define DEF_API_MAX_KB 4096
+#define DEF_API_MAX_KB 32768	/* a Batch of 50,000 Services with their slices */
 
 struct ctx {
 	const char *path;

@@ -291,9 +291,100 @@ def main():
                     help="nft: kube-proxy's nftables ruleset for the same Services, in the same run")
     ap.add_argument("--traffic", type=float, default=0, metavar="PPS",
                     help="memif ports and PPS packets/s of established flows meanwhile")
+    ap.add_argument("--curve", metavar="N,N,...",
+                    help="a scale curve instead: Services at each N (no policies), then policies "
+                         "at each N up to --curve-policies-max; a fresh daemon for each point")
+    ap.add_argument("--curve-policies-max", type=int, default=20000)
+    ap.add_argument("--peer-max", type=int, default=10000,
+                    help="in a curve, run the nftables peer only up to this many Services")
+    ap.add_argument("--plot", metavar="PNG", help="plot the curve (python3-matplotlib)")
     args = ap.parse_args()
     if min(args.services, args.updates) < 1 or args.policies < 0 or args.endpoints < 2:
         ap.error("--services and --updates take at least 1, --policies 0, --endpoints 2")
+    if args.curve:
+        return curve(args)
+    out = run_once(args)
+    if gen_lost(out):
+        print("established flows lost packets during the updates", file=sys.stderr)
+        return 1
+    return 0
+
+
+def curve(args):
+    sizes = [int(x) for x in args.curve.split(",")]
+    rows = []
+    for n in sizes:
+        a = argparse.Namespace(**vars(args))
+        a.services, a.policies, a.manifests = n, 0, False
+        a.peer = args.peer if n <= args.peer_max else "none"
+        rows += run_once(a)
+    for n in [x for x in sizes if x <= args.curve_policies_max]:
+        a = argparse.Namespace(**vars(args))
+        a.services, a.policies, a.manifests, a.peer = 1, n, False, "none"
+        rows += [o for o in run_once(a) if o["phase"] == "policies"]
+    svc = [o for o in rows if o["phase"] == "services"]
+    pol = [o for o in rows if o["phase"] == "policies"]
+    peer = {o["services"]: o for o in rows if o["phase"] == "peer"}
+    print("\n| objects | apply | per object | single update, median (p99) | kube-proxy nftables load | nftables update, median |")
+    print("|---|---|---|---|---|---|")
+    for o in svc:
+        q = peer.get(o["count"])
+        print(f"| {o['count']} Services + {o['count']} slices | {o['seconds']:.3f} s | "
+              f"{o['us_per_object']:.1f} us | {o['update_ms_median']:.2f} ms ({o['update_ms_p99']:.2f} ms) | "
+              + (f"{q['load_s']:.2f} s | {q['update_ms_median']:.0f} ms |" if q else "| |"))
+    for o in pol:
+        print(f"| {o['count']} NetworkPolicies | {o['seconds']:.3f} s | "
+              f"{1e6 * o['seconds'] / o['count']:.1f} us | {o['update_ms_median']:.2f} ms | | |")
+    if args.plot:
+        plot(args.plot, svc, pol, peer)
+    return 0
+
+
+def plot(path, svc, pol, peer):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("python3-matplotlib is not installed: no plot", file=sys.stderr)
+        return
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax[0].plot([o["count"] for o in svc], [o["us_per_object"] for o in svc], "o-",
+               label="kdpu: Services + slices, one Batch")
+    ax[0].plot([o["count"] for o in pol], [1e6 * o["seconds"] / o["count"] for o in pol], "s-",
+               label="kdpu: NetworkPolicies, one Batch")
+    if peer:
+        ns = sorted(peer)
+        ax[0].plot(ns, [1e6 * peer[n]["load_s"] / (2 * n) for n in ns], "^--",
+                   label="kube-proxy nftables: first sync, per object")
+    ax[0].set_xscale("log")
+    ax[0].set_yscale("log")
+    ax[0].set_xlabel("objects of the kind")
+    ax[0].set_ylabel("apply time per object (us)")
+    ax[0].legend(fontsize=8)
+    ax[0].grid(True, which="both", alpha=0.3)
+    ax[1].plot([o["count"] for o in svc], [o["update_ms_median"] for o in svc], "o-",
+               label="kdpu: an endpoint turns (not) ready, median")
+    ax[1].plot([o["count"] for o in svc], [o["update_ms_p99"] for o in svc], "o:",
+               label="kdpu: the same, p99")
+    ax[1].plot([o["count"] for o in pol], [o["update_ms_median"] for o in pol], "s-",
+               label="kdpu: one policy changes, median")
+    if peer:
+        ns = sorted(peer)
+        ax[1].plot(ns, [peer[n]["update_ms_median"] for n in ns], "^--",
+                   label="kube-proxy nftables: one endpoint, median")
+    ax[1].set_xscale("log")
+    ax[1].set_yscale("log")
+    ax[1].set_xlabel("objects of the kind")
+    ax[1].set_ylabel("single update until the data plane uses it (ms)")
+    ax[1].legend(fontsize=8)
+    ax[1].grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path}")
+
+
+def run_once(args):
     api = kdpu_api.load()
     pb = api.pb
     tmp = tempfile.mkdtemp(prefix="kdpu-cp-")
@@ -398,10 +489,7 @@ def main():
              "update_kdpu_over_nftables": round(svc["update_ms_median"] / peer["update_ms_median"], 5)}
         out.append(r)
         print(json.dumps(r), flush=True)
-    if gen_lost(out):
-        print("established flows lost packets during the updates", file=sys.stderr)
-        return 1
-    return 0
+    return out
 
 
 if __name__ == "__main__":

@@ -154,3 +154,19 @@ def test_a_burst_of_one_new_flow_is_one_connection(small):
     assert d.drop("ct_race") == 0, d.drops_changed()
     assert d.event("ct_new") == 1
     assert d.event("fwd_local") >= 64, d.drops_changed()
+
+
+def test_kdpuctl_flows_follows_pages(small):
+    """More flows than a ListFlows page: kdpuctl follows next_page_token to the end."""
+    n = small
+    n.nsx("pa", kt.PYTHON, "-c", FILL, "700", kt.RPOD_IP, "21000")
+    flows = lambda *a: subprocess.run(  # noqa: E731
+        [KDPUCTL, "-s", n.sock, "flows", "--pod", "default/pa", *a],
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    ports = lambda rows: {int(r.split()[2].rsplit(":", 1)[1]) for r in rows}  # noqa: E731
+    rows = [ln for ln in flows().splitlines()[1:] if ":53 " in ln]
+    got = json.loads(flows("-o", "json"))["flows"]
+    # Two pages at least (kdpuctl asks for 500 a page), each flow once, in both outputs.
+    assert len(rows) > 550, len(rows)
+    assert len(ports(rows)) == len(rows)
+    assert {f["srcPort"] for f in got if f.get("dstPort") == 53} == ports(rows)
