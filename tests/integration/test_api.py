@@ -3,6 +3,7 @@
 generated from proto/ at test time: live provisioning under traffic, request
 validation with tables left untouched, pagination, health, mutual TLS, and a
 daemon restart restored by re-applying the same objects."""
+import json
 import os
 import socket
 import subprocess
@@ -396,3 +397,75 @@ def test_mtls_refuses_clients_without_a_trusted_certificate():
     finally:
         subprocess.run(["rm", "-rf", d], check=False)
         close_checked(n)
+
+
+def op(method, req):
+    return pb.BatchOperation(method=method, request=req.SerializeToString())
+
+
+def test_batch_is_one_transaction(anode):
+    """A vNIC, a Service and its slice in one Batch: traffic reaches the pod through
+    the Service; a batch with one bad operation changes nothing and names it."""
+    n, a = anode, anode.api
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "netprobe.py")
+    vip = "10.96.0.77"
+    svc = pb.Service(name="namespaces/default/services/tx", metadata=pb.ObjectMeta(
+        name="tx", namespace="default"), spec=pb.ServiceSpec(cluster_ip=vip, ports=[
+            pb.ServicePort(name="http", port=80, protocol=pb.PROTOCOL_TCP,
+                           target_port=pb.IntOrString(number=8080))]))
+    sl = pb.EndpointSlice(name="namespaces/default/endpointslices/tx-1", metadata=pb.ObjectMeta(
+        name="tx-1", namespace="default", labels={"kubernetes.io/service-name": "tx"}),
+        address_type="IPv4", endpoints=[pb.Endpoint(addresses=[PC_IP], node_name="node-a")],
+        ports=[pb.EndpointPort(name="http", protocol=pb.PROTOCOL_TCP, port=8080)])
+    server = subprocess.Popen(["ip", "netns", "exec", n.ns("pc"), kt.PYTHON, probe, "serve",
+                               "8080", "", "pc"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        gen0 = a.GetStats(pb.GetStatsRequest()).table_generation
+        res = a.Batch(pb.BatchRequest(operations=[
+            op("CreateNetdev", netdev()),
+            op("UpdateService", pb.UpdateServiceRequest(service=svc, allow_missing=True)),
+            op("/opi_api.network.k8s.v1alpha1.K8sNetworkService/UpdateEndpointSlice",
+               pb.UpdateEndpointSliceRequest(endpoint_slice=sl, allow_missing=True))]))
+        assert [(r.outcome, r.generation) for r in res.results] == [(pb.BATCH_OUTCOME_CREATED, 1)] * 3
+        # One publication of the routes for the three objects.
+        assert a.GetStats(pb.GetStatsRequest()).table_generation == gen0 + 1
+        out = json.loads(n.nsx("pa", kt.PYTHON, probe, "who", vip, "tcp", "80", "3"))
+        assert out.get("pc") == 3, out
+        before = snapshot(n)
+        # The delete comes first and the bad port last: neither is applied.
+        bad = pb.Service()
+        bad.CopyFrom(svc)
+        bad.spec.ports[0].port = 70000
+        code, msg = code_of(a.Batch, pb.BatchRequest(operations=[
+            op("DeleteEndpointSlice", pb.DeleteEndpointSliceRequest(name=sl.name)),
+            op("DeleteNetdev", pb.DeleteNetdevRequest(name="netdevs/pod-pc")),
+            op("UpdateService", pb.UpdateServiceRequest(service=bad))]))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT, msg
+        assert msg.startswith("operations[2] (UpdateService): service.spec.ports[0].port"), msg
+        assert snapshot(n) == before
+        out = json.loads(n.nsx("pa", kt.PYTHON, probe, "who", vip, "tcp", "80", "2"))
+        assert out.get("pc") == 2, out
+        code, msg = code_of(a.Batch, pb.BatchRequest(operations=[
+            op("GetService", pb.GetServiceRequest(name=svc.name))]))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "operations[0].method" in msg, msg
+        code, msg = code_of(a.Batch, pb.BatchRequest(operations=[
+            pb.BatchOperation(method="CreateService", request=b"\xff\xff")]))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "operations[0].request" in msg, msg
+        # Deleting twice in one batch: the second finds nothing, and says so.
+        res = a.Batch(pb.BatchRequest(operations=[
+            op("DeleteEndpointSlice", pb.DeleteEndpointSliceRequest(name=sl.name)),
+            op("DeleteService", pb.DeleteServiceRequest(name=svc.name)),
+            op("DeleteService", pb.DeleteServiceRequest(name=svc.name, allow_missing=True)),
+            op("DeleteNetdev", pb.DeleteNetdevRequest(name="netdevs/pod-pc"))]))
+        assert [r.outcome for r in res.results] == [
+            pb.BATCH_OUTCOME_DELETED, pb.BATCH_OUTCOME_DELETED, pb.BATCH_OUTCOME_ABSENT,
+            pb.BATCH_OUTCOME_DELETED]
+        assert len(a.ListServiceFrontends(pb.ListServiceFrontendsRequest(service=svc.name)).frontends) == 0
+    finally:
+        server.kill()
+        server.wait()
+        for req in (pb.DeleteEndpointSliceRequest(name=sl.name, allow_missing=True),):
+            a.DeleteEndpointSlice(req)
+        a.DeleteService(pb.DeleteServiceRequest(name=svc.name, allow_missing=True))
+        a.DeleteNetdev(pb.DeleteNetdevRequest(name="netdevs/pod-pc", allow_missing=True))
