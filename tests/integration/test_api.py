@@ -257,8 +257,9 @@ def test_garbage_and_oversized_requests(anode):
     code, _ = code_of(anode.chan.unary_unary("/opi_api.network.k8s.v1alpha1.K8sNetworkService/Nope"),
                       b"")
     assert code == grpc.StatusCode.UNIMPLEMENTED
+    # Over api.max_message_kb's default of 32 MiB.
     big = pb.CreateNamespaceRequest(namespace_id="big", namespace=pb.Namespace(
-        metadata=pb.ObjectMeta(uid="x" * (5 << 20))))
+        metadata=pb.ObjectMeta(uid="x" * (33 << 20))))
     code, _ = code_of(anode.api.CreateNamespace, big)
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
     # Bytes that are not HTTP/2 at all, straight onto the socket.
