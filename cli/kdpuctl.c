@@ -659,6 +659,9 @@ cmd_stats(struct ctl *c)
 		       " ACL contexts compiled; %u session affinity entries\n", s->connections,
 		       s->connection_capacity, s->policy_generation, s->policy_acl_builds,
 		       s->affinity_entries);
+		printf("service generation %" PRIu64 "; %" PRIu64 " API changes in %" PRIu64
+		       " publications\n", s->service_generation, s->api_staged_calls,
+		       s->api_publications);
 	}
 	protobuf_c_message_free_unpacked(&s->base, NULL);
 	return 0;

@@ -49,6 +49,7 @@ kd_api_init(struct kd_api *api)
 void
 kd_api_fini(struct kd_api *api)
 {
+	kd_txn_abort(api, &api->pending);
 	kd_store_free(&api->store);
 }
 
@@ -601,6 +602,83 @@ kd_api_mutate(struct kd_api *api, struct kd_txn *t, const struct kd_kind *k, enu
 	return do_delete(api, t, k, req, outcome, e);
 }
 
+/* A mutation into t, its response packed (Empty for a delete) if it succeeded. */
+static enum kd_status
+mutate_packed(struct kd_api *api, struct kd_txn *t, const struct kd_kind *k, enum kd_verb verb,
+	      ProtobufCMessage *req, uint8_t **resp, size_t *resp_len, struct kd_err *e)
+{
+	ProtobufCMessage *result;
+	enum kd_status st;
+	int outcome;
+
+	st = kd_api_mutate(api, t, k, verb, req, &result, &outcome, e);
+	if (st != KD_OK)
+		return st;
+	if (verb == KD_VERB_DELETE) {
+		Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
+
+		return kd_api_pack(&empty.base, resp, resp_len, e);
+	}
+	return pack_object(api, k, result, resp, resp_len, e);
+}
+
+bool
+kd_api_stageable(const char *method)
+{
+	const struct kd_kind *k;
+	enum kd_verb verb;
+
+	return kd_kind_parse_method(method, &k, &verb) == 0 &&
+	       (verb == KD_VERB_CREATE || verb == KD_VERB_UPDATE || verb == KD_VERB_DELETE);
+}
+
+enum kd_status
+kd_api_stage(struct kd_api *api, const char *method, const uint8_t *req_buf, size_t req_len,
+	     uint8_t **resp, size_t *resp_len, struct kd_err *e)
+{
+	const struct kd_kind *k;
+	ProtobufCMessage *req;
+	enum kd_verb verb;
+	enum kd_status st;
+	size_t before = api->pending.n;
+
+	api->n_requests++;
+	*resp = NULL;
+	*resp_len = 0;
+	if (!kd_api_stageable(method) || kd_kind_parse_method(method, &k, &verb) != 0) {
+		api->n_errors++;
+		return kd_err_set(e, KD_UNIMPLEMENTED, "%s cannot be staged", method);
+	}
+	req = protobuf_c_message_unpack(k->req[verb], NULL, req_len, req_buf);
+	if (req == NULL) {
+		api->n_errors++;
+		return kd_err_set(e, KD_INVALID_ARGUMENT, "the request is not a valid %s",
+				  k->req[verb]->short_name);
+	}
+	st = mutate_packed(api, &api->pending, k, verb, req, resp, resp_len, e);
+	if (st != KD_OK) {
+		/* Only a failed pack leaves a change of this call behind: take it back. */
+		while (api->pending.n > before)
+			kd_txn_undo_last(api, &api->pending);
+		free(*resp);
+		*resp = NULL;
+		api->n_errors++;
+	} else {
+		api->n_staged++;
+	}
+	protobuf_c_message_free_unpacked(req, NULL);
+	return st;
+}
+
+enum kd_status
+kd_api_flush(struct kd_api *api, struct kd_err *e)
+{
+	if (api->pending.n == 0)
+		return KD_OK;
+	api->n_flushes++;
+	return kd_txn_commit(api, &api->pending, e);
+}
+
 enum kd_status
 kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size_t req_len,
 	    uint8_t **resp, size_t *resp_len, struct kd_err *e)
@@ -611,7 +689,6 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 	enum kd_verb verb = KD_VERB_GET;
 	enum kd_status st;
 	struct kd_txn t = { 0 };
-	int outcome;
 
 	api->n_requests++;
 	*resp = NULL;
@@ -664,17 +741,15 @@ kd_api_call(struct kd_api *api, const char *method, const uint8_t *req_buf, size
 		st = do_list(api, k, req, resp, resp_len, e);
 		break;
 	default:
-		st = kd_api_mutate(api, &t, k, verb, req, &result, &outcome, e);
+		st = mutate_packed(api, &t, k, verb, req, resp, resp_len, e);
 		if (st == KD_OK)
 			st = kd_txn_commit(api, &t, e);
 		else
 			kd_txn_abort(api, &t);
 		if (st != KD_OK) {
-			result = NULL;
-		} else if (verb == KD_VERB_DELETE) {
-			Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
-
-			st = kd_api_pack(&empty.base, resp, resp_len, e);
+			free(*resp);
+			*resp = NULL;
+			*resp_len = 0;
 		}
 		break;
 	}

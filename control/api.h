@@ -20,6 +20,7 @@
 
 #include "control/err.h"
 #include "control/store.h"
+#include "control/txn.h"
 #include "proto/kinds.h"
 #include "dataplane/stats.h"
 
@@ -43,6 +44,8 @@ struct kd_api {
 	/* Per-policy counters at the moment each policy id was (re)given. */
 	uint64_t pol_base_allow[KD_STATS_POLICIES], pol_base_deny[KD_STATS_POLICIES];
 	uint64_t n_requests, n_errors;
+	struct kd_txn pending;		/* staged calls' changes, for kd_api_flush() */
+	uint64_t n_flushes, n_staged;	/* publications of staged calls, and the calls */
 };
 
 /** An empty engine that publishes nothing; set the fields after this. */
@@ -56,6 +59,26 @@ void kd_api_fini(struct kd_api *api);
 enum kd_status kd_api_call(struct kd_api *api, const char *method, const uint8_t *req,
 			   size_t req_len, uint8_t **resp, size_t *resp_len,
 			   struct kd_err *e);
+
+/** Whether method is a Create, Update or Delete, which kd_api_stage() takes. */
+bool kd_api_stageable(const char *method);
+
+/**
+ * A Create, Update or Delete, validated and stored as kd_api_call() would,
+ * but its publication is left to the next kd_api_flush(), with every call
+ * staged before it: concurrent calls coalesce into one table update. The
+ * response must not reach the client before that flush succeeds. Reads
+ * must flush first, so that nobody sees what may still be undone.
+ */
+enum kd_status kd_api_stage(struct kd_api *api, const char *method, const uint8_t *req,
+			    size_t req_len, uint8_t **resp, size_t *resp_len, struct kd_err *e);
+/**
+ * Publish every staged change at once. On failure nothing staged stays: the
+ * store is as before the first staged call, and the caller runs each staged
+ * call again with kd_api_call(), in order, for its own answer (one of them
+ * made the joint publication fail).
+ */
+enum kd_status kd_api_flush(struct kd_api *api, struct kd_err *e);
 
 /** Creates obj (taking ownership) as if by Create; for static provisioning. */
 enum kd_status kd_api_create(struct kd_api *api, const struct kd_kind *k,

@@ -78,6 +78,9 @@ kd_api_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_err *
 	s.connections = api->ct != NULL ? kd_ct_count(api->ct) : 0;
 	s.connection_capacity = api->ct != NULL ? api->ct->capacity : 0;
 	s.affinity_entries = kd_lb_affinity_count();
+	s.service_generation = kd_lb_get() != NULL ? kd_lb_get()->gen : 0;
+	s.api_staged_calls = api->n_staged;
+	s.api_publications = api->n_flushes;
 	for (i = 0; api->cfg != NULL && i < api->cfg->n_ports; i++) {
 		const struct kd_port_stats *p = &sum->port[api->port_ids[i]];
 

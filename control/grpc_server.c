@@ -6,6 +6,15 @@
  * and status sent, waiting for the close) and is freed. Health.Watch parks in
  * WATCH after its first answer until the client goes away. A fresh NEW call
  * is requested as soon as one arrives, so clients never find the door shut.
+ *
+ * Creates, Updates and Deletes are staged (kd_api_stage) and their calls
+ * parked until the completion queue has nothing more to give, or a read
+ * arrives: then one publication takes them all (kd_api_flush), and they are
+ * answered. Calls that arrive together, from one client's concurrent
+ * requests or from many clients, so cost one table update and one grace
+ * period, as kube-proxy's sync coalesces changes. If the joint publication
+ * fails, each parked call is run again on its own, in order, for its own
+ * answer.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -30,6 +39,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 
 #define HEALTH_CHECK "/" KD_HEALTH_SERVICE "/Check"
+#define MAX_PARKED 4096		/* staged calls answered by one publication, at most */
 #define HEALTH_WATCH "/" KD_HEALTH_SERVICE "/Watch"
 
 enum call_state { CALL_NEW, CALL_READ, CALL_DONE, CALL_WATCH };
@@ -42,6 +52,9 @@ struct call {
 	grpc_byte_buffer *req, *resp;
 	grpc_slice status_msg;
 	int cancelled;
+	char method[256];
+	grpc_slice staged;		/* a parked call's request, to run it again */
+	struct call *next_parked;
 };
 
 struct kd_grpc_server {
@@ -51,6 +64,8 @@ struct kd_grpc_server {
 	char unix_path[108];
 	unsigned int n_calls;
 	int shutdown_tag;
+	struct call *parked, **parked_tail;
+	unsigned int n_parked;
 };
 
 static struct call *
@@ -63,6 +78,7 @@ call_new(struct kd_grpc_server *s)
 	grpc_call_details_init(&c->details);
 	grpc_metadata_array_init(&c->md);
 	c->status_msg = grpc_empty_slice();
+	c->staged = grpc_empty_slice();
 	c->state = CALL_NEW;
 	if (grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c) !=
 	    GRPC_CALL_OK) {
@@ -87,6 +103,7 @@ call_free(struct kd_grpc_server *s, struct call *c)
 	if (c->resp != NULL)
 		grpc_byte_buffer_destroy(c->resp);
 	grpc_slice_unref(c->status_msg);
+	grpc_slice_unref(c->staged);
 	free(c);
 	s->n_calls--;
 }
@@ -173,6 +190,53 @@ health_answer(struct call *c, const uint8_t *data, size_t len, grpc_status_code 
 	return true;
 }
 
+/* Run a call now, through kd_api_call(), and send its answer. */
+static void
+answer(struct kd_grpc_server *s, struct call *c, const char *method, const uint8_t *data,
+       size_t len)
+{
+	struct kd_err e = { .code = KD_OK, .msg = "" };
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	enum kd_status st;
+
+	if (c->resp != NULL) {
+		grpc_byte_buffer_destroy(c->resp);
+		c->resp = NULL;
+	}
+	st = kd_api_call(s->api, method, data, len, &out, &out_len, &e);
+	if (st == KD_OK)
+		c->resp = buffer_of(out, out_len);
+	free(out);
+	finish(c, (grpc_status_code)st, st == KD_OK ? "" : e.msg);
+}
+
+/* Publish what the parked calls staged, and answer them. */
+static void
+flush_parked(struct kd_grpc_server *s)
+{
+	struct kd_err e = { .code = KD_OK, .msg = "" };
+	struct call *c, *next;
+	bool joint;
+
+	if (s->n_parked == 0)
+		return;
+	joint = kd_api_flush(s->api, &e) == KD_OK;
+	for (c = s->parked; c != NULL; c = next) {
+		next = c->next_parked;
+		if (joint)
+			finish(c, GRPC_STATUS_OK, "");
+		else
+			answer(s, c, c->method, GRPC_SLICE_START_PTR(c->staged),
+			       GRPC_SLICE_LENGTH(c->staged));
+		grpc_slice_unref(c->staged);
+		c->staged = grpc_empty_slice();
+	}
+	s->parked = NULL;
+	s->parked_tail = &s->parked;
+	s->n_parked = 0;
+}
+
 static void
 dispatch(struct kd_grpc_server *s, struct call *c)
 {
@@ -206,17 +270,28 @@ dispatch(struct kd_grpc_server *s, struct call *c)
 			c->state = CALL_WATCH;
 			grpc_call_start_batch(c->call, ops, 2, c, NULL);
 		}
-	} else {
+	} else if (kd_api_stageable(method)) {
 		struct kd_err e = { .code = KD_OK, .msg = "" };
 		uint8_t *out = NULL;
 		size_t out_len = 0;
-		enum kd_status st;
+		enum kd_status st = kd_api_stage(s->api, method, data, len, &out, &out_len, &e);
 
-		st = kd_api_call(s->api, method, data, len, &out, &out_len, &e);
-		if (st == KD_OK)
+		if (st != KD_OK) {
+			finish(c, (grpc_status_code)st, e.msg);
+		} else {
 			c->resp = buffer_of(out, out_len);
+			memcpy(c->method, method, sizeof(c->method));
+			c->staged = grpc_slice_ref(req);
+			c->next_parked = NULL;
+			*s->parked_tail = c;
+			s->parked_tail = &c->next_parked;
+			if (++s->n_parked >= MAX_PARKED)
+				flush_parked(s);
+		}
 		free(out);
-		finish(c, (grpc_status_code)st, st == KD_OK ? "" : e.msg);
+	} else {
+		flush_parked(s);
+		answer(s, c, method, data, len);
 	}
 	grpc_slice_unref(req);
 }
@@ -269,8 +344,10 @@ kd_grpc_poll(struct kd_grpc_server *s, int timeout_ms)
 	for (;;) {
 		grpc_event ev = grpc_completion_queue_next(s->cq, deadline, NULL);
 
-		if (ev.type != GRPC_OP_COMPLETE)
+		if (ev.type != GRPC_OP_COMPLETE) {
+			flush_parked(s);
 			return;
+		}
 		if (ev.tag != &s->shutdown_tag)
 			on_event(s, ev.tag, ev.success != 0);
 		/* Later events in this round must not wait for the deadline again. */
@@ -363,6 +440,7 @@ kd_grpc_start(const struct kd_grpc_opts *o, struct kd_api *api, char *err, size_
 		return NULL;
 	}
 	s->api = api;
+	s->parked_tail = &s->parked;
 	grpc_init();
 	memset(args, 0, sizeof(args));
 	args[0].type = GRPC_ARG_INTEGER;
@@ -416,6 +494,7 @@ kd_grpc_stop(struct kd_grpc_server *s)
 {
 	if (s == NULL)
 		return;
+	flush_parked(s);
 	grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
 	grpc_server_cancel_all_calls(s->server);
 	for (;;) {

@@ -28,9 +28,8 @@ kd_txn_add(struct kd_txn *t, enum kd_kind_id kind, ProtobufCMessage *old, Protob
 	return KD_OK;
 }
 
-/* Put back what the last change of t took out of the store, and drop it. */
-static void
-undo_one(struct kd_api *api, struct kd_txn *t)
+void
+kd_txn_undo_last(struct kd_api *api, struct kd_txn *t)
 {
 	const struct kd_store_change *c = &t->v[--t->n];
 	ProtobufCMessage *undo = NULL;
@@ -47,7 +46,7 @@ void
 kd_txn_abort(struct kd_api *api, struct kd_txn *t)
 {
 	while (t->n != 0)
-		undo_one(api, t);
+		kd_txn_undo_last(api, t);
 	free(t->v);
 	t->v = NULL;
 	t->cap = 0;

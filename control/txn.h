@@ -27,6 +27,8 @@ struct kd_txn {
 /** Record a change the caller made to the store: old replaced by cur (NULL: a delete). */
 enum kd_status kd_txn_add(struct kd_txn *t, enum kd_kind_id kind, ProtobufCMessage *old,
 			  ProtobufCMessage *cur, struct kd_err *e);
+/** Put back what the newest change of t took out of the store, and drop it from t. */
+void kd_txn_undo_last(struct kd_api *api, struct kd_txn *t);
 /** Undo every change of t, newest first, and empty it. */
 void kd_txn_abort(struct kd_api *api, struct kd_txn *t);
 /**

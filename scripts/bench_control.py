@@ -285,6 +285,8 @@ def main():
     ap.add_argument("--mode", choices=("batch", "single"), default="batch",
                     help="batch: every object of a phase in one Batch call (kdpuctl apply's way); "
                          "single: one request per object, as a controller would")
+    ap.add_argument("--concurrency", type=int, default=1,
+                    help="single mode: calls in flight at once (the server coalesces them)")
     ap.add_argument("--manifests", action="store_true",
                     help="also time kdpuctl apply -f of the Services as a manifest directory")
     ap.add_argument("--peer", choices=("nft", "none"), default="none",
@@ -411,16 +413,25 @@ def run_once(args):
         if args.mode == "batch":
             enc, dt = services_batch(pb, stub, args.services, args.endpoints)
         else:
-            t0 = time.perf_counter()
+            reqs = []
             for i in range(args.services):
                 svc, sl = service(pb, i, args.endpoints)
-                stub.CreateService(pb.CreateServiceRequest(parent=NS, service=svc), timeout=600)
-                stub.CreateEndpointSlice(pb.CreateEndpointSliceRequest(
-                    parent=NS, endpoint_slice=sl), timeout=600)
+                reqs.append((stub.CreateService, pb.CreateServiceRequest(parent=NS, service=svc)))
+                reqs.append((stub.CreateEndpointSlice, pb.CreateEndpointSliceRequest(
+                    parent=NS, endpoint_slice=sl)))
+            t0 = time.perf_counter()
+            window = []
+            for call, req in reqs:  # --concurrency calls in flight, as a controller's workers
+                window.append(call.future(req, timeout=600))
+                if len(window) >= args.concurrency:
+                    window.pop(0).result()
+            for f in window:
+                f.result()
             dt = time.perf_counter() - t0
         rss1 = rss_mb(p)
         lat = endpoint_updates(pb, stub, args.services, args.endpoints, args.updates)
         out.append({"phase": "services", "mode": args.mode, "count": args.services,
+                    "concurrency": args.concurrency if args.mode == "single" else None,
                     "endpoints": args.endpoints, "encode_s": round(enc, 3),
                     "seconds": round(dt, 3), "us_per_object": round(1e6 * dt / (2 * args.services), 2),
                     "update_ms_median": round(1000 * statistics.median(lat), 3),

@@ -470,3 +470,46 @@ def test_batch_is_one_transaction(anode):
             a.DeleteEndpointSlice(req)
         a.DeleteService(pb.DeleteServiceRequest(name=svc.name, allow_missing=True))
         a.DeleteNetdev(pb.DeleteNetdevRequest(name="netdevs/pod-pc", allow_missing=True))
+
+
+def test_concurrent_calls_coalesce(anode):
+    """Many calls in flight at once are staged and published together; when the
+    joint publication fails (two Services claim one address), each is answered
+    on its own, as if it had come alone."""
+    a = anode.api
+    n = 300
+
+    def svc(i, ip):
+        return pb.CreateServiceRequest(parent="namespaces/default", service_id=f"co{i}",
+                                       service=pb.Service(spec=pb.ServiceSpec(
+                                           cluster_ip=ip, ports=[pb.ServicePort(
+                                               port=80, protocol=pb.PROTOCOL_TCP)])))
+    before = a.GetStats(pb.GetStatsRequest())
+    reqs = [svc(i, f"10.97.{i // 256}.{i % 256}") for i in range(n)]
+    reqs += [svc(n, "10.97.0.5"), svc(n + 1, "10.97.0.6")]  # each claims another's address
+    futs = [a.CreateService.future(r, timeout=60) for r in reqs]
+    ok, refused = [], []
+    for i, f in enumerate(futs):
+        try:
+            f.result()
+            ok.append(i)
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e
+            assert "is claimed by both service" in e.details(), e.details()
+            refused.append(i)
+    try:
+        after = a.GetStats(pb.GetStatsRequest())
+        calls = after.api_staged_calls - before.api_staged_calls
+        pubs = after.api_publications - before.api_publications
+        print(f"{calls} calls staged, {pubs} publications")
+        # Of each pair, the one that came first holds the address.
+        assert len(refused) == 2 and set(ok) | set(refused) == set(range(n + 2)), refused
+        assert {5, n} & set(ok) and {6, n + 1} & set(ok)
+        assert calls == n + 2 and pubs < calls
+        fes = a.ListServiceFrontends(pb.ListServiceFrontendsRequest()).frontends
+        assert len([f for f in fes if f.service.split("/")[-1].startswith("co")]) == n
+    finally:
+        a.Batch(pb.BatchRequest(operations=[
+            op("DeleteService", pb.DeleteServiceRequest(
+                name=f"namespaces/default/services/co{i}", allow_missing=True))
+            for i in range(n + 2)]))
