@@ -516,27 +516,6 @@ cmd_get(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
-/* One flow as a table row. */
-static void
-print_flow(const PB(Flow) *f)
-{
-	char src[32], dst[32], proto[8];
-	const char *vpc = strncmp(f->vpc, "vpcs/", 5) == 0 ? f->vpc + 5 : f->vpc;
-
-	if (f->ip_protocol == 6 || f->ip_protocol == 17 || f->ip_protocol == 132)
-		snprintf(proto, sizeof(proto), "%s", f->ip_protocol == 6 ? "TCP" :
-			 f->ip_protocol == 17 ? "UDP" : "SCTP");
-	else if (f->ip_protocol == 1)
-		snprintf(proto, sizeof(proto), "ICMP");
-	else
-		snprintf(proto, sizeof(proto), "%u", f->ip_protocol);
-	snprintf(src, sizeof(src), "%s:%u", f->src_ip, f->src_port);
-	snprintf(dst, sizeof(dst), "%s:%u", f->dst_ip, f->dst_port);
-	printf("%-10s %-5s %-21s %-21s %-12s %9" PRIu64 " %9" PRIu64 " %11" PRIu64 " %7" PRIu64
-	       " %s\n", vpc, proto, src, dst, f->state, f->packets, f->reply_packets, f->bytes,
-	       f->age_ms / 1000, f->policy[0] != '\0' ? f->policy : "-");
-}
-
 /*
  * Every page of ListFlows, following next_page_token: rows are printed as
  * pages come; YAML and JSON get one list of every flow.
@@ -584,11 +563,9 @@ cmd_flows(struct ctl *c)
 		pages[n_pages++] = res;
 		if (c->fmt == KD_RENDER_TABLE) {
 			if (n == 0 && res->n_flows != 0)
-				printf("%-10s %-5s %-21s %-21s %-12s %9s %9s %11s %7s %s\n", "VPC",
-				       "PROTO", "SOURCE", "DESTINATION", "STATE", "PACKETS", "REPLIES",
-				       "BYTES", "AGE(s)", "POLICY");
+				kd_render_flow(stdout, NULL);
 			for (i = 0; i < res->n_flows; i++)
-				print_flow(res->flows[i]);
+				kd_render_flow(stdout, res->flows[i]);
 		}
 		n += res->n_flows;
 		token = res->next_page_token;
@@ -602,7 +579,9 @@ cmd_flows(struct ctl *c)
 			exit(1);
 		}
 		for (i = 0; i < n_pages; i++) {
-			memcpy(&all.flows[k], pages[i]->flows, pages[i]->n_flows * sizeof(*all.flows));
+			if (pages[i]->n_flows != 0)
+				memcpy(&all.flows[k], pages[i]->flows,
+				       pages[i]->n_flows * sizeof(*all.flows));
 			k += pages[i]->n_flows;
 		}
 		all.n_flows = n;

@@ -656,3 +656,31 @@ kd_render_table(FILE *f, const struct kd_kind *k, ProtobufCMessage *const *objs,
 	print_table(f, &t);
 	free(t.cell);
 }
+
+void
+kd_render_flow(FILE *out, const PB(Flow) *f)
+{
+	char src[32], dst[32], proto[8];
+	const char *vpc;
+
+	if (f == NULL) {
+		fprintf(out, "%-10s %-5s %-21s %-21s %-12s %9s %9s %11s %7s %s\n", "VPC", "PROTO",
+			"SOURCE", "DESTINATION", "STATE", "PACKETS", "REPLIES", "BYTES", "AGE(s)",
+			"POLICY");
+		return;
+	}
+	vpc = strncmp(f->vpc, "vpcs/", 5) == 0 ? f->vpc + 5 : f->vpc;
+
+	if (f->ip_protocol == 6 || f->ip_protocol == 17 || f->ip_protocol == 132)
+		snprintf(proto, sizeof(proto), "%s", f->ip_protocol == 6 ? "TCP" :
+			 f->ip_protocol == 17 ? "UDP" : "SCTP");
+	else if (f->ip_protocol == 1)
+		snprintf(proto, sizeof(proto), "ICMP");
+	else
+		snprintf(proto, sizeof(proto), "%u", f->ip_protocol);
+	snprintf(src, sizeof(src), "%s:%u", f->src_ip, f->src_port);
+	snprintf(dst, sizeof(dst), "%s:%u", f->dst_ip, f->dst_port);
+	fprintf(out, "%-10s %-5s %-21s %-21s %-12s %9" PRIu64 " %9" PRIu64 " %11" PRIu64 " %7" PRIu64
+	       " %s\n", vpc, proto, src, dst, f->state, f->packets, f->reply_packets, f->bytes,
+	       f->age_ms / 1000, f->policy[0] != '\0' ? f->policy : "-");
+}

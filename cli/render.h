@@ -25,6 +25,9 @@ void kd_render(FILE *f, enum kd_render_fmt fmt, const struct kd_kind *k,
 void kd_render_table(FILE *f, const struct kd_kind *k, ProtobufCMessage *const *objs, size_t n,
 		     bool with_ns);
 
+/** A tracked connection as a table row of `kdpuctl flows`; f NULL: the header. */
+void kd_render_flow(FILE *out, const PB(Flow) *f);
+
 /** "cluster_ips" -> "clusterIPs", as Kubernetes spells its fields. */
 void kd_render_camel(const char *snake, char *out, size_t len);
 

@@ -474,7 +474,8 @@ kd_translate_service_build(struct kd_translate_service *sc, const struct kd_stor
 		kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 		goto fail;
 	}
-	qsort(nm.v, nm.n, sizeof(*nm.v), cmp_str);
+	if (nm.n > 1)
+		qsort(nm.v, nm.n, sizeof(*nm.v), cmp_str);
 	for (i = 0; i < nm.n; i++) {
 		if (i > 0 && strcmp(nm.v[i], nm.v[i - 1]) == 0)
 			continue;
