@@ -113,6 +113,66 @@ def policy(pb, i):
                 ip_block=pb.IPBlock(cidr=f"10.{160 + i // 65536}.{i // 256 % 256}.{i % 256}/32"))]})]))
 
 
+N_NS, N_PODS = 100, 1000
+
+
+def ns_name(k):
+    return "default" if k == 0 else f"ns{k}"
+
+
+def realistic_world(pb):
+    """100 namespaces (team labels) and 1000 remote pods (app, role, a named port)."""
+    nss = [pb.Namespace(name=f"namespaces/{ns_name(k)}", metadata=pb.ObjectMeta(
+        name=ns_name(k), labels={"team": f"t{k % 10}"})) for k in range(N_NS)]
+    pods = []
+    for j in range(N_PODS):
+        pods.append(realistic_pod(pb, j, ("web", "api", "db")[j % 3]))
+    return nss, pods
+
+
+def realistic_pod(pb, j, role):
+    ns = ns_name(j % N_NS)
+    return pb.Pod(name=f"namespaces/{ns}/pods/q{j}", metadata=pb.ObjectMeta(
+        name=f"q{j}", namespace=ns, labels={"app": f"a{j % 20}", "role": role}),
+        spec=pb.PodSpec(node_name="node-b", containers=[pb.Container(
+            name="c", ports=[pb.ContainerPort(name="http", container_port=8080,
+                                              protocol=pb.PROTOCOL_TCP)])]),
+        status=pb.PodStatus(pod_ip=f"10.{200 + j // 65536}.{j // 256 % 256}.{j % 256}"))
+
+
+def realistic_policy(pb, i, cidr_byte=None):
+    """A policy of namespace i % 100: pods by app (every 10th: all pods), from pods of
+    role web or api in the namespaces of one team, and from a /16 but one /24, to
+    8080, the named port http and UDP 9000-9100; every 4th also limits egress."""
+    ns = ns_name(i % N_NS)
+    b = i % 200 if cidr_byte is None else cidr_byte
+    sel = pb.LabelSelector() if i % 10 == 0 else pb.LabelSelector(
+        match_labels={"app": f"a{i // N_NS % 20}"})
+    ingress = [pb.NetworkPolicyIngressRule(**{
+        "from": [pb.NetworkPolicyPeer(
+                     namespace_selector=pb.LabelSelector(match_labels={"team": f"t{i % 10}"}),
+                     pod_selector=pb.LabelSelector(match_expressions=[
+                         pb.LabelSelectorRequirement(key="role", operator="In",
+                                                     values=["web", "api"])])),
+                 pb.NetworkPolicyPeer(ip_block=pb.IPBlock(
+                     cidr=f"10.{b}.0.0/16", **{"except": [f"10.{b}.{i % 256}.0/24"]}))],
+        "ports": [pb.NetworkPolicyPort(protocol=pb.PROTOCOL_TCP, port=pb.IntOrString(number=8080)),
+                  pb.NetworkPolicyPort(protocol=pb.PROTOCOL_TCP, port=pb.IntOrString(name="http")),
+                  pb.NetworkPolicyPort(protocol=pb.PROTOCOL_UDP, port=pb.IntOrString(number=9000),
+                                       end_port=9100)]})]
+    types = ["Ingress"]
+    egress = []
+    if i % 4 == 0:
+        types.append("Egress")
+        egress = [pb.NetworkPolicyEgressRule(
+            to=[pb.NetworkPolicyPeer(ip_block=pb.IPBlock(cidr="0.0.0.0/0", **{"except": ["10.0.0.0/8"]}))],
+            ports=[pb.NetworkPolicyPort(protocol=pb.PROTOCOL_TCP, port=pb.IntOrString(number=443))])]
+    return pb.NetworkPolicy(name=f"namespaces/{ns}/networkpolicies/r{i}",
+                            metadata=pb.ObjectMeta(name=f"r{i}", namespace=ns),
+                            spec=pb.NetworkPolicySpec(pod_selector=sel, ingress=ingress,
+                                                      egress=egress, policy_types=types))
+
+
 def traffic_start(pb, stub, run, tag, pps):
     """The (c) Service and a policy that admits its clients, then the generator at pps."""
     stub.CreateNetworkPolicy(pb.CreateNetworkPolicyRequest(parent=NS, network_policy=pb.NetworkPolicy(
@@ -285,6 +345,10 @@ def main():
     ap.add_argument("--mode", choices=("batch", "single"), default="batch",
                     help="batch: every object of a phase in one Batch call (kdpuctl apply's way); "
                          "single: one request per object, as a controller would")
+    ap.add_argument("--policy-scenario", choices=("one-pod", "realistic"), default="one-pod",
+                    help="one-pod: P policies isolating one pod (the worst case); realistic: P "
+                         "policies in 100 namespaces over 1000 pods, with pod and namespace "
+                         "selectors, ipBlocks with except, numeric, named and ranged ports")
     ap.add_argument("--concurrency", type=int, default=1,
                     help="single mode: calls in flight at once (the server coalesces them)")
     ap.add_argument("--manifests", action="store_true",
@@ -458,7 +522,20 @@ def run_once(args):
                         "delete_batch_s": round(ddt, 3), "kdpuctl_apply_s": round(mdt, 3)})
             print(json.dumps(out[-1]), flush=True)
         if args.policies:
-            pols = [named(policy(pb, i), "networkpolicies") for i in range(args.policies)]
+            setup = 0.0
+            if args.policy_scenario == "realistic":
+                nss, pods = realistic_world(pb)
+                req = batch_of(pb, "UpdateNamespace", "namespace", nss)
+                req.operations.extend(batch_of(pb, "UpdatePod", "pod", pods).operations)
+                setup = timed(lambda: stub.Batch(req, timeout=600))
+                # The local pod joins namespace default's app a0, which 1 in 20 select.
+                web = pb.Pod(name="namespaces/default/pods/web", metadata=pb.ObjectMeta(
+                    name="web", namespace="default", labels={"role": "web", "app": "a0"}),
+                    spec=pb.PodSpec(node_name="node-a"), status=pb.PodStatus(pod_ip=bench.POD_IP))
+                stub.UpdatePod(pb.UpdatePodRequest(pod=web), timeout=600)
+                pols = [realistic_policy(pb, i) for i in range(args.policies)]
+            else:
+                pols = [named(policy(pb, i), "networkpolicies") for i in range(args.policies)]
             t0 = time.perf_counter()
             if args.mode == "batch":
                 req = batch_of(pb, "UpdateNetworkPolicy", "network_policy", pols)
@@ -468,17 +545,29 @@ def run_once(args):
                     stub.UpdateNetworkPolicy(pb.UpdateNetworkPolicyRequest(
                         network_policy=np, allow_missing=True), timeout=600)
             dt = time.perf_counter() - t0
-            lat = []
+            lat, pod_lat = [], []
             for u in range(min(args.updates, args.policies)):
-                np = policy(pb, u)
-                np.name = f"namespaces/default/networkpolicies/p{u}"
-                getattr(np.spec.ingress[0], "from")[0].ip_block.cidr = f"10.250.0.{u % 250}/32"
+                if args.policy_scenario == "realistic":
+                    np = realistic_policy(pb, u * 100 % args.policies, cidr_byte=200 + u % 50)
+                    # A remote pod's role flips: the policies whose selectors can see it change.
+                    pod = realistic_pod(pb, u * 7 % N_PODS, ("db", "web")[u % 2])
+                    pod_lat.append(timed(lambda: stub.UpdatePod(
+                        pb.UpdatePodRequest(pod=pod), timeout=600)))
+                else:
+                    np = policy(pb, u)
+                    np.name = f"namespaces/default/networkpolicies/p{u}"
+                    getattr(np.spec.ingress[0], "from")[0].ip_block.cidr = f"10.250.0.{u % 250}/32"
                 lat.append(timed(lambda: stub.UpdateNetworkPolicy(
                     pb.UpdateNetworkPolicyRequest(network_policy=np), timeout=600)))
-            out.append({"phase": "policies", "mode": args.mode, "count": args.policies,
+            out.append({"phase": "policies", "mode": args.mode, "scenario": args.policy_scenario,
+                        "count": args.policies, "setup_s": round(setup, 3),
                         "seconds": round(dt, 3), "per_second": round(args.policies / dt, 1),
                         "update_ms_median": round(1000 * statistics.median(lat), 3),
+                        "update_ms_p99": round(1000 * pct(lat, 0.99), 3),
                         "update_ms_max": round(1000 * max(lat), 3)})
+            if pod_lat:
+                out[-1]["pod_label_ms_median"] = round(1000 * statistics.median(pod_lat), 3)
+                out[-1]["pod_label_ms_p99"] = round(1000 * pct(pod_lat, 0.99), 3)
             print(json.dumps(out[-1]), flush=True)
         if gen is not None:
             out.append(traffic_stop(gen, tag, before, args.traffic, p))
