@@ -28,6 +28,7 @@
 #include <rte_lcore.h>
 
 #include "control/config.h"
+#include "control/policy_ids.h"
 #include "control/store.h"
 #include "control/validate.h"
 #include "control/selector.h"
@@ -68,8 +69,7 @@ struct kd_translate_policy {
 	struct acl_entry *cache;
 	uint64_t acl_builds;
 	uint64_t gen;
-	uint32_t n_ids;
-	char (*ids)[128];	/* id - 1 -> policy "namespace/name", "" when free */
+	struct kd_policy_ids ids;
 };
 
 /* What the compiler hangs on a compiled policy. */
@@ -159,7 +159,7 @@ kd_translate_policy_free(struct kd_translate_policy *pc)
 {
 	if (pc == NULL)
 		return;
-	free(pc->ids);
+	kd_policy_ids_fini(&pc->ids);
 	free(pc);
 }
 
@@ -510,38 +510,6 @@ emit(struct rules *out, const struct world *w, const char *policy_ns, uint32_t i
 	return 0;
 }
 
-/* Stable policy ids: a policy keeps its id while it exists. *fresh: newly given. */
-static uint32_t
-policy_id(struct kd_translate_policy *pc, const char *name, uint8_t *seen, bool *fresh)
-{
-	uint32_t i, free_id = 0;
-
-	*fresh = false;
-	for (i = 0; i < pc->n_ids; i++) {
-		if (strcmp(pc->ids[i], name) == 0) {
-			seen[i] = 1;
-			return i + 1;
-		}
-		if (free_id == 0 && pc->ids[i][0] == '\0' && !seen[i])
-			free_id = i + 1;
-	}
-	if (free_id == 0) {
-		char (*v)[128];
-
-		if (pc->n_ids >= MAX_POLICIES)
-			return 0;
-		v = realloc(pc->ids, (pc->n_ids + 1) * sizeof(*v));
-		if (v == NULL)
-			return 0;
-		pc->ids = v;
-		free_id = ++pc->n_ids;
-	}
-	snprintf(pc->ids[free_id - 1], sizeof(pc->ids[0]), "%s", name);
-	seen[free_id - 1] = 1;
-	*fresh = true;
-	return free_id;
-}
-
 static bool
 has_type(const PB(NetworkPolicySpec) *s, const char *type)
 {
@@ -654,7 +622,7 @@ kd_translate_policy_build(struct kd_translate_policy *pc, const struct kd_store 
 	struct rules r[RTE_MAX_ETHPORTS][2];
 	struct kd_policy *p = calloc(1, sizeof(*p));
 	struct priv *pv = calloc(1, sizeof(*pv));
-	uint8_t *seen = calloc(pc->n_ids + nps->n + 1, 1);
+	uint8_t *seen = calloc(pc->ids.n + nps->n + 1, 1);
 	uint32_t *ids = calloc(nps->n + 1, sizeof(*ids));
 	size_t i, j, k;
 	unsigned int port, d;
@@ -677,7 +645,7 @@ kd_translate_policy_build(struct kd_translate_policy *pc, const struct kd_store 
 		bool fresh;
 
 		snprintf(name, sizeof(name), "%s/%s", np->metadata->namespace_, np->metadata->name);
-		ids[i] = policy_id(pc, name, seen, &fresh);
+		ids[i] = kd_policy_ids_get(&pc->ids, name, MAX_POLICIES, seen, &fresh);
 		if (fresh) {
 			uint32_t *v = realloc(p->fresh, (p->n_fresh + 1) * sizeof(*v));
 
@@ -692,9 +660,7 @@ kd_translate_policy_build(struct kd_translate_policy *pc, const struct kd_store 
 			goto fail;
 		}
 	}
-	for (i = 0; i < pc->n_ids; i++)
-		if (!seen[i])
-			pc->ids[i][0] = '\0';
+	kd_policy_ids_sweep(&pc->ids, seen);
 	/* Per local pod: the policies that select it, and what they allow. */
 	for (k = 0; k < w.n_pods; k++) {
 		const struct pod *self = &w.pods[k];
@@ -753,12 +719,12 @@ kd_translate_policy_build(struct kd_translate_policy *pc, const struct kd_store 
 
 		kd_config_parse_ipv4(v->spec->gateway_ip, &p->node_ip[p->n_node_ip++]);
 	}
-	p->n_policies = pc->n_ids;
-	p->policy_name = calloc(pc->n_ids + 1, sizeof(*p->policy_name));
+	p->n_policies = pc->ids.n;
+	p->policy_name = calloc(pc->ids.n + 1, sizeof(*p->policy_name));
 	if (p->policy_name == NULL)
 		goto nomem;
-	if (pc->n_ids != 0)
-		memcpy(p->policy_name, pc->ids, pc->n_ids * sizeof(*pc->ids));
+	if (pc->ids.n != 0)
+		memcpy(p->policy_name, pc->ids.name, pc->ids.n * sizeof(*pc->ids.name));
 	p->gen = ++pc->gen;
 	goto out;
 nomem:

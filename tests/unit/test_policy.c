@@ -19,6 +19,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "control/api.h"
+#include "control/policy_ids.h"
 #include "control/config.h"
 #include "cli/manifest.h"
 #include "control/translate_policy.h"
@@ -384,6 +385,45 @@ test_namespace_selected_by_name(void **state)
 			  " operator: DoesNotExist}]}", false, false, false);
 }
 
+/* Ids stay with their policy, and freed ones are taken again lowest first. */
+static void
+test_policy_ids_reuse_lowest(void **state)
+{
+	struct kd_policy_ids t = { 0 };
+	uint8_t seen[20001];
+	char name[32];
+	bool fresh;
+	uint32_t i;
+
+	(void)state;
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "ns/p%u", i);
+		assert_int_equal(kd_policy_ids_get(&t, name, 65536, seen, &fresh), i + 1);
+		assert_true(fresh);
+	}
+	/* The next build: every policy but p5, p7 and p19999. */
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < 20000; i++) {
+		if (i == 5 || i == 7 || i == 19999)
+			continue;
+		snprintf(name, sizeof(name), "ns/p%u", i);
+		assert_int_equal(kd_policy_ids_get(&t, name, 65536, seen, &fresh), i + 1);
+		assert_false(fresh);
+	}
+	kd_policy_ids_sweep(&t, seen);
+	assert_string_equal(t.name[5], "");
+	assert_int_equal(kd_policy_ids_get(&t, "ns/new1", 65536, seen, &fresh), 6);
+	assert_int_equal(kd_policy_ids_get(&t, "ns/new2", 65536, seen, &fresh), 8);
+	assert_int_equal(kd_policy_ids_get(&t, "ns/new3", 65536, seen, &fresh), 20000);
+	assert_int_equal(kd_policy_ids_get(&t, "ns/new4", 65536, seen, &fresh), 20001);
+	assert_int_equal(kd_policy_ids_get(&t, "ns/new1", 65536, seen, &fresh), 6);
+	assert_false(fresh);
+	/* Out of ids. */
+	assert_int_equal(kd_policy_ids_get(&t, "ns/over", 20001, seen, &fresh), 0);
+	kd_policy_ids_fini(&t);
+}
+
 int
 main(void)
 {
@@ -395,6 +435,7 @@ main(void)
 		cmocka_unit_test(test_ip_block_except),
 		cmocka_unit_test(test_ports_named_numeric_range),
 		cmocka_unit_test(test_additive_and_policy_ids),
+		cmocka_unit_test(test_policy_ids_reuse_lowest),
 		cmocka_unit_test(test_namespace_name_label),
 		cmocka_unit_test(test_namespace_selected_by_name),
 	};
