@@ -427,12 +427,54 @@ test_failed_batch_changes_nothing(void **state)
 	kd_api_fini(&api);
 }
 
+/* A change that would overflow services.max_frontends is refused whole. */
+static void
+test_full_index_refuses_and_keeps(void **state)
+{
+	struct kd_config small = cfg;
+	struct kd_api api;
+	struct kd_err e;
+	char yaml[512], method[160];
+	struct kd_manifest_obj o;
+	unsigned int i;
+	uint8_t *req;
+	size_t len;
+
+	(void)state;
+	small.svc_max_frontends = 64;
+	kd_api_init(&api);
+	api.cfg = &small;
+	api.pub = kd_publish_create(&small, port_ids, NULL);
+	assert_non_null(api.pub);
+	for (i = 0; i <= 64; i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "apiVersion: v1\nkind: Service\nmetadata: {name: f%u, namespace: default}\n"
+			 "spec: {clusterIP: 10.96.1.%u, ports: [{port: 80, targetPort: 8080}]}\n",
+			 i, i + 1);
+		o = object(yaml);
+		req = upsert(&o, method, sizeof(method), &len);
+		if (i < 64) {
+			assert_int_equal(call(&api, method, req, len, &e), KD_OK);
+		} else {
+			assert_int_equal(call(&api, method, req, len, &e), KD_RESOURCE_EXHAUSTED);
+			assert_non_null(strstr(e.msg, "services.max_frontends 64"));
+		}
+		free(req);
+	}
+	assert_int_equal(kd_lb_live->n_fe, 64);
+	assert_int_equal(api.store.kind[KD_KIND_SERVICE].n, 64);
+	assert_null(kd_store_get(&api.store, KD_KIND_SERVICE, "namespaces/default/services/f64"));
+	kd_publish_free(api.pub);
+	kd_api_fini(&api);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failed_batch_changes_nothing),
 		cmocka_unit_test(test_random_changes_match_full_build),
+		cmocka_unit_test(test_full_index_refuses_and_keeps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
