@@ -70,21 +70,26 @@ kd_policy_ids_get(struct kd_policy_ids *t, const char *name, uint32_t max, uint8
 	if (t->n_free != 0) {
 		id = heap_pop(t);
 	} else {
-		char (*v)[128];
-		uint32_t *f;
+		if (t->n >= max) {
+			free(key);
+			return 0;
+		}
+		if (t->n == t->cap) {
+			/* Doubling: a build of N new policies must not copy N^2 names. */
+			uint32_t cap = t->cap ? t->cap * 2 : 64;
+			char (*v)[128] = realloc(t->name, cap * sizeof(*v));
+			uint32_t *f;
 
-		if (t->n >= max ||
-		    (v = realloc(t->name, (t->n + 1) * sizeof(*v))) == NULL) {
-			free(key);
-			return 0;
+			if (v != NULL)
+				t->name = v;
+			f = v != NULL ? realloc(t->free_ids, cap * sizeof(*f)) : NULL;
+			if (f == NULL) {
+				free(key);
+				return 0;
+			}
+			t->free_ids = f;
+			t->cap = cap;
 		}
-		t->name = v;
-		f = realloc(t->free_ids, (t->n + 1) * sizeof(*f));
-		if (f == NULL) {
-			free(key);
-			return 0;
-		}
-		t->free_ids = f;
 		id = ++t->n;
 		t->name[id - 1][0] = '\0';
 	}

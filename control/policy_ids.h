@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 struct kd_policy_ids {
-	uint32_t n;			/* ids given so far: 1..n */
+	uint32_t n, cap;		/* ids given so far: 1..n; room for cap */
 	char (*name)[128];		/* id - 1 -> "namespace/name", "" when free */
 	void *by_name;			/* tsearch(3) tree: name -> id */
 	uint32_t *free_ids;		/* a min-heap of the free ids */
