@@ -27,7 +27,6 @@ struct kd_translate_service {
 	struct kd_maglev_cache *mc;	/* Maglev tables by endpoint set */
 	struct kd_lb *lb;		/* the live index, kd_lb_live */
 	void *units;			/* tsearch(3) tree of the live units, by name */
-	size_t n_units;
 };
 
 /* One Service's change: the live unit and the one that replaces it (NULL: none). */
@@ -91,14 +90,6 @@ kd_translate_service_create(const struct kd_config *cfg, struct kd_ct *ct)
 	return sc;
 }
 
-static struct kd_translate_service *freeing;
-
-static void
-free_node(void *u)
-{
-	kd_svc_unit_free(freeing->mc, u);
-}
-
 void
 kd_translate_service_free(struct kd_translate_service *sc)
 {
@@ -106,8 +97,13 @@ kd_translate_service_free(struct kd_translate_service *sc)
 		return;
 	/* After the workers stopped: nobody reads the index any more. */
 	__atomic_store_n(&kd_lb_live, NULL, __ATOMIC_RELEASE);
-	freeing = sc;
-	tdestroy(sc->units, free_node);
+	/* The root node's key is a unit: take units off the root until none is left. */
+	while (sc->units != NULL) {
+		struct kd_svc_unit *u = *(struct kd_svc_unit **)sc->units;
+
+		tdelete(u, &sc->units, cmp_unit);
+		kd_svc_unit_free(sc->mc, u);
+	}
 	kd_lb_free(sc->lb);
 	kd_maglev_cache_free(sc->mc);
 	free(sc);
@@ -443,7 +439,6 @@ kd_translate_service_discard(struct kd_translate_service *sc, struct kd_translat
 		/* A new Service's unit went into the tree at build time, to keep apply infallible. */
 		if (cur != NULL && d->c[i].old == NULL && unit_find(sc, cur->name) == cur) {
 			tdelete(cur, &sc->units, cmp_unit);
-			sc->n_units--;
 		}
 		kd_svc_unit_free(sc->mc, cur);
 	}
@@ -492,7 +487,6 @@ kd_translate_service_build(struct kd_translate_service *sc, const struct kd_stor
 				kd_err_set(e, KD_RESOURCE_EXHAUSTED, "services: out of memory");
 				goto fail;
 			}
-			sc->n_units++;
 		}
 	goto done;
 fail:
@@ -523,12 +517,10 @@ kd_translate_service_apply(struct kd_translate_service *sc, struct kd_translate_
 
 		if (c->old == NULL)
 			continue;
-		if (c->cur != NULL) {
+		if (c->cur != NULL)
 			*(struct kd_svc_unit **)tfind(c->old, &sc->units, cmp_unit) = c->cur;
-		} else {
+		else
 			tdelete(c->old, &sc->units, cmp_unit);
-			sc->n_units--;
-		}
 	}
 	if (d->n_op != 0)
 		sc->lb->gen++;
@@ -590,10 +582,4 @@ kd_translate_service_walk(const struct kd_translate_service *sc, const char *nam
 	u = unit_find(sc, name);
 	if (u != NULL)
 		walk_unit(u, &w);
-}
-
-size_t
-kd_translate_service_count(const struct kd_translate_service *sc)
-{
-	return sc->n_units;
 }

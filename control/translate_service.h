@@ -74,7 +74,5 @@ void kd_translate_service_discard(struct kd_translate_service *sc,
 /** fn for each live frontend of Service name ("namespace/name"; NULL: all, by name). */
 void kd_translate_service_walk(const struct kd_translate_service *sc, const char *name,
 			       void (*fn)(const struct kd_lb_frontend *fe, void *arg), void *arg);
-/** Services compiled. */
-size_t kd_translate_service_count(const struct kd_translate_service *sc);
 
 #endif

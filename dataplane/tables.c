@@ -276,8 +276,7 @@ kd_tables_swap(void **live, void *next)
 {
 	void *old = __atomic_exchange_n(live, next, __ATOMIC_ACQ_REL);
 
-	/* Workers report quiescent once per loop, so this waits one loop at most. */
 	if (old != NULL)
-		rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+		kd_tables_wait();
 	return old;
 }

@@ -6,9 +6,9 @@
  * The published table generation: ports' roles, VPCs with their VNI and
  * route table (rte_lpm), vNICs by port, remote nodes with their VXLAN outer
  * header templates. The control thread builds a generation with the
- * kd_tables_* builder calls, validates it, and publishes it with
- * kd_tables_swap(), which swaps one pointer (release) and hands back the old
- * generation after an RCU QSBR grace period. A published generation is never
+ * kd_tables_* builder calls, validates it, and publishes it by swapping one
+ * pointer (release); the old generation is freed after an RCU QSBR grace
+ * period (kd_tables_wait()). A published generation is never
  * modified. Workers read it through kd_tables_get() once per loop and report
  * quiescent after TX.
  *
@@ -169,14 +169,16 @@ int kd_tables_set_underlay(struct kd_tables *t, int svc_vpc, uint16_t gw_neigh,
 			   const struct kd_cidr *cidrs, unsigned int n, uint16_t lo, uint16_t hi);
 
 /**
- * The one publication step of every table the workers read (routes here,
- * policy.h, lb.h): store next in *live (release), wait until every worker
- * has passed a quiescent state, and return the previous pointer, which no
- * worker can still hold, for the caller to free. Control thread only.
+ * Wait until every worker has passed a quiescent state: what was unpublished
+ * before the call is no longer held by any worker. Control thread only;
+ * control/publish.c waits once per table it makes live.
+ */
+void kd_tables_wait(void);
+
+/**
+ * Publish one pointer on its own: store next in *live (release),
+ * kd_tables_wait(), and return the previous pointer for the caller to free.
  */
 void *kd_tables_swap(void **live, void *next);
-
-/** Wait until every worker has passed a quiescent state. Control thread only. */
-void kd_tables_wait(void);
 
 #endif
