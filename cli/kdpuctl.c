@@ -635,8 +635,8 @@ cmd_stats(struct ctl *c)
 			printf("%-40s %10" PRIu64 " %10" PRIu64 "\n", s->policies[i]->name,
 			       s->policies[i]->allowed_connections, s->policies[i]->denied_connections);
 		printf("\nconnections %u of %u; policy generation %" PRIu64 ", %" PRIu64
-		       " ACL contexts compiled; %u session affinity entries\n", s->connections,
-		       s->connection_capacity, s->policy_generation, s->policy_acl_builds,
+		       " policy sets written; %u session affinity entries\n", s->connections,
+		       s->connection_capacity, s->policy_generation, s->policy_sets_written,
 		       s->affinity_entries);
 		printf("service generation %" PRIu64 "; %" PRIu64 " API changes in %" PRIu64
 		       " publications\n", s->service_generation, s->api_staged_calls,

@@ -39,13 +39,13 @@ policy_stats(const struct kd_api *api, PB(Stats) *s, const struct kd_stats *sum,
 	for (id = 1; id <= pol->n_policies; id++) {
 		PB(PolicyStats) *ps;
 
-		if (pol->policy_name[id - 1][0] == '\0')
+		if (kd_policy_name(pol, id)[0] == '\0')
 			continue;
 		ps = malloc(sizeof(*ps));
 		if (ps == NULL)
 			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
 		PB_FN(policy_stats__init)(ps);
-		ps->name = (char *)(uintptr_t)pol->policy_name[id - 1];
+		ps->name = (char *)(uintptr_t)kd_policy_name(pol, id);
 		if (id <= KD_STATS_POLICIES) {
 			ps->allowed_connections = sum->pol_allow[id - 1] - api->pol_base_allow[id - 1];
 			ps->denied_connections = sum->pol_deny[id - 1] - api->pol_base_deny[id - 1];
@@ -74,7 +74,7 @@ kd_api_get_stats(struct kd_api *api, uint8_t **out, size_t *len, struct kd_err *
 	s.workers = api->n_workers;
 	s.table_generation = t != NULL ? t->gen : 0;
 	s.policy_generation = kd_policy_get() != NULL ? kd_policy_get()->gen : 0;
-	s.policy_acl_builds = api->pub != NULL ? kd_publish_acl_builds(api->pub) : 0;
+	s.policy_sets_written = api->pub != NULL ? kd_publish_policy_sets_written(api->pub) : 0;
 	s.connections = api->ct != NULL ? kd_ct_count(api->ct) : 0;
 	s.connection_capacity = api->ct != NULL ? api->ct->capacity : 0;
 	s.affinity_entries = kd_lb_affinity_count();
@@ -255,7 +255,7 @@ kd_api_list_flows(const struct kd_api *api, const PB(ListFlowsRequest) *r, uint8
 			snprintf(strs[n][3], 64, "%s",
 				 c->policy == 0 ? "" :
 				 pol != NULL && c->policy <= pol->n_policies ?
-				 pol->policy_name[c->policy - 1] : "(changed)");
+				 kd_policy_name(pol, c->policy) : "(changed)");
 			f->policy = strs[n][3];
 			fp[n++] = f;
 		}

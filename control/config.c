@@ -36,6 +36,7 @@
 #define DEF_MAGLEV_PER_EP 100		/* Maglev's advice: M >= 100 N */
 #define DEF_AFFINITY_CAPACITY 65536
 #define DEF_MAX_FRONTENDS 131072
+#define DEF_POL_MAX_PREFIXES 65536
 #define DEF_HAIRPIN_IP "169.254.42.1"	/* link-local, as Cilium uses for hairpin */
 #define DEF_MASQ_LO 1024		/* Linux MASQUERADE's range without --to-ports */
 #define DEF_MASQ_HI 65535
@@ -777,6 +778,18 @@ get_port_range(struct ctx *c, const config_setting_t *g, const char *key, uint16
 }
 
 static int
+load_policy(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
+{
+	static const char *const keys[] = { "max_prefixes", NULL };
+	const config_setting_t *g = config_setting_get_member(root, "policy");
+
+	if (g != NULL && check_keys(c, g, keys) < 0)
+		return -1;
+	return GET_UINT(c, g, "max_prefixes", 64, 1u << 24, DEF_POL_MAX_PREFIXES,
+			cfg->pol_max_prefixes) < 0 ? -1 : 0;
+}
+
+static int
 load_nat(struct ctx *c, const config_setting_t *root, struct kd_config *cfg)
 {
 	static const char *const keys[] = { "cluster_cidrs", "masquerade", "ports", NULL };
@@ -891,7 +904,7 @@ kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN]
 {
 	static const char *const top[] = { "eal", "workers", "mempool", "tables", "node", "ports",
 					   "vpcs", "vnics", "remote_nodes", "api", "conntrack",
-					   "services", "nat", NULL };
+					   "services", "nat", "policy", NULL };
 	struct ctx c = { .path = path, .err = err };
 	const config_setting_t *root;
 	config_t lc;
@@ -923,7 +936,8 @@ kd_config_load(const char *path, struct kd_config *cfg, char err[KD_CFG_ERR_LEN]
 	if (load_node(&c, root, cfg, uplink) < 0 || load_vpcs(&c, root, cfg) < 0 ||
 	    load_vnics(&c, root, cfg) < 0 || load_rnodes(&c, root, cfg) < 0 ||
 	    load_api(&c, root, cfg) < 0 || load_conntrack(&c, root, cfg) < 0 ||
-	    load_services(&c, root, cfg) < 0 || load_nat(&c, root, cfg) < 0)
+	    load_services(&c, root, cfg) < 0 || load_nat(&c, root, cfg) < 0 ||
+	    load_policy(&c, root, cfg) < 0)
 		goto out;
 	if (cfg->n_rnodes > 0 && !uplink) {
 		fail(&c, config_setting_get_member(root, "remote_nodes"), NULL,

@@ -108,6 +108,8 @@ struct kd_config {
 	uint32_t svc_max_frontends;	/* size of the frontend index */
 	rte_be32_t svc_hairpin_ip;
 	char svc_vpc[KD_CFG_NAME_LEN];	/* VPC of endpoints for underlay clients */
+	/* policy */
+	uint32_t pol_max_prefixes;	/* keys of the policy classifier */
 	/* nat */
 	bool masquerade;
 	uint16_t masq_lo, masq_hi;

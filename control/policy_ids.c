@@ -64,7 +64,8 @@ kd_policy_ids_get(struct kd_policy_ids *t, const char *name, uint32_t max, uint8
 	at = tfind(key, &t->by_name, cmp_id_ent);
 	if (at != NULL) {
 		free(key);
-		seen[(*at)->id - 1] = 1;
+		if (seen != NULL)
+			seen[(*at)->id - 1] = 1;
 		return (*at)->id;
 	}
 	if (t->n_free != 0) {
@@ -100,7 +101,8 @@ kd_policy_ids_get(struct kd_policy_ids *t, const char *name, uint32_t max, uint8
 		return 0;
 	}
 	snprintf(t->name[id - 1], sizeof(t->name[0]), "%s", name);
-	seen[id - 1] = 1;
+	if (seen != NULL)
+		seen[id - 1] = 1;
 	*fresh = true;
 	return id;
 }
@@ -122,6 +124,13 @@ release(struct kd_policy_ids *t, uint32_t id)
 	}
 	t->name[id - 1][0] = '\0';
 	heap_push(t, id);
+}
+
+void
+kd_policy_ids_put(struct kd_policy_ids *t, uint32_t id)
+{
+	if (id != 0 && id <= t->n && t->name[id - 1][0] != '\0')
+		release(t, id);
 }
 
 void

@@ -21,10 +21,12 @@ struct kd_policy_ids {
 
 /**
  * The id of policy name, given now (*fresh) if it has none, up to max ids;
- * marks seen[id - 1]. 0 when out of ids or memory.
+ * marks seen[id - 1] (seen may be NULL). 0 when out of ids or memory.
  */
 uint32_t kd_policy_ids_get(struct kd_policy_ids *t, const char *name, uint32_t max,
 			   uint8_t *seen, bool *fresh);
+/** Free id: its policy is gone. */
+void kd_policy_ids_put(struct kd_policy_ids *t, uint32_t id);
 /** Free the id of every policy not marked in seen (one build's policies). */
 void kd_policy_ids_sweep(struct kd_policy_ids *t, const uint8_t *seen);
 void kd_policy_ids_fini(struct kd_policy_ids *t);

@@ -84,20 +84,24 @@ static void *
 policy_build(struct kd_publish *pub, const struct kd_store *s, const struct kd_store_change *ch,
 	     size_t n, struct kd_err *e)
 {
-	(void)ch;
-	(void)n;
-	return kd_translate_policy_build(pub->policy, s, e);
+	return kd_translate_policy_build(pub->policy, s, ch, n, e);
 }
 
+/* Writes the classifier in place, around a header that is the union of old and new. */
 static void *
 policy_apply(struct kd_publish *pub, void *gen)
 {
-	(void)pub;
-	return __atomic_exchange_n(&kd_policy_live, gen, __ATOMIC_ACQ_REL);
+	return kd_translate_policy_apply(pub->policy, gen);
 }
 
 static void
-policy_free(struct kd_publish *pub, void *gen)
+policy_retire(struct kd_publish *pub, void *old)
+{
+	kd_translate_policy_retire(pub->policy, old);
+}
+
+static void
+policy_discard(struct kd_publish *pub, void *gen)
 {
 	kd_translate_policy_discard(pub->policy, gen);
 }
@@ -137,8 +141,8 @@ static const struct table_ops tables[KD_PUBLISH_MAX] = {
 				routes_free },
 	[KD_PUBLISH_SERVICES] = { services_touched, services_build, services_apply,
 				  services_retire, services_discard },
-	[KD_PUBLISH_POLICY] = { policy_touched, policy_build, policy_apply, policy_free,
-				policy_free },
+	[KD_PUBLISH_POLICY] = { policy_touched, policy_build, policy_apply, policy_retire,
+				policy_discard },
 };
 
 struct kd_publish *
@@ -165,8 +169,7 @@ kd_publish_free(struct kd_publish *pub)
 	if (pub == NULL)
 		return;
 	kd_tables_free(__atomic_exchange_n(&kd_tables_live, NULL, __ATOMIC_ACQ_REL));
-	kd_translate_policy_discard(pub->policy,
-				    __atomic_exchange_n(&kd_policy_live, NULL, __ATOMIC_ACQ_REL));
+	__atomic_store_n(&kd_policy_live, NULL, __ATOMIC_RELEASE);
 	kd_translate_policy_free(pub->policy);
 	kd_translate_service_free(pub->services);
 	free(pub);
@@ -254,7 +257,7 @@ kd_publish_services(const struct kd_publish *pub)
 }
 
 uint64_t
-kd_publish_acl_builds(const struct kd_publish *pub)
+kd_publish_policy_sets_written(const struct kd_publish *pub)
 {
-	return kd_translate_policy_acl_builds(pub->policy);
+	return kd_translate_policy_sets_written(pub->policy);
 }

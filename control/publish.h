@@ -6,8 +6,8 @@
  * Publication of what the workers read. Three tables live side by side, each
  * built from the store by its translator: routes (struct kd_tables,
  * translate.c) and compiled NetworkPolicy (struct kd_policy,
- * translate_policy.c), each a new generation swapped in behind its RCU
- * pointer, and Services (struct kd_lb, translate_service.c), a delta
+ * translate_policy.c), the first a new generation swapped in behind its RCU
+ * pointer, the second written key by key around a swapped header, and Services (struct kd_lb, translate_service.c), a delta
  * applied to the live index in place. One table of kinds in publish.c says
  * which object kinds touch each, how each is built, made live, retired a
  * grace period later, or discarded unpublished.
@@ -71,8 +71,8 @@ enum kd_status kd_publish_build(struct kd_publish *pub, const struct kd_store *s
 /** Publish b; removal says the change took something away. Blocks for grace periods. */
 void kd_publish_commit(struct kd_publish *pub, struct kd_publish_batch *b, bool removal);
 
-/** rte_acl contexts compiled so far: how much policy changes cost. */
-uint64_t kd_publish_acl_builds(const struct kd_publish *pub);
+/** Policy classifier sets written so far: how much policy changes cost. */
+uint64_t kd_publish_policy_sets_written(const struct kd_publish *pub);
 
 /** The Service compiler, for reads of what it compiled (ListServiceFrontends). */
 const struct kd_translate_service *kd_publish_services(const struct kd_publish *pub);

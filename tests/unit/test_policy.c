@@ -64,6 +64,7 @@ setup(void **state)
 		return -1;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.n_ports = 3;
+	cfg.pol_max_prefixes = 65536;
 	cfg.ports[0].role = KD_CFG_ROLE_UPLINK;
 	cfg.ports[1].role = KD_CFG_ROLE_VNIC;
 	snprintf(cfg.ports[1].pci, sizeof(cfg.ports[1].pci), "p1");
@@ -135,7 +136,7 @@ compile(struct fx *f, const char *policies)
 	if (policies != NULL)
 		apply(&f->api, policies);
 	f->pc = kd_translate_policy_create(&cfg, port_ids);
-	f->p = kd_translate_policy_build(f->pc, &f->api.store, &e);
+	f->p = kd_translate_policy_build(f->pc, &f->api.store, NULL, 0, &e);
 	if (f->p == NULL)
 		fail_msg("%s", e.msg);
 }
@@ -302,8 +303,8 @@ test_additive_and_policy_ids(void **state)
 	id1 = check(&f, 1, IN, TCP, "1.1.1.1", 1);
 	id2 = check(&f, 1, IN, TCP, "1.1.1.1", 2);
 	assert_true(id1 != KD_POL_DENY && id2 != KD_POL_DENY && id1 != id2);
-	assert_string_equal(f.p->policy_name[id1 - 1], "web/one");
-	assert_string_equal(f.p->policy_name[id2 - 1], "web/two");
+	assert_string_equal(kd_policy_name(f.p, id1), "web/one");
+	assert_string_equal(kd_policy_name(f.p, id2), "web/two");
 	assert_int_equal(check(&f, 1, IN, TCP, "1.1.1.1", 3), KD_POL_DENY);
 	/* An isolating policy with no rules allows nothing. */
 	assert_int_equal(check(&f, 2, IN, TCP, "10.0.0.1", 1), KD_POL_DENY);
