@@ -165,7 +165,8 @@ struct peer {
 	struct links members;		/* a side of membership */
 	struct links nss;		/* a side of match */
 	uint32_t at;			/* in its namespace's podsel, or state.nssel / state.any */
-	uint64_t stamp;
+	uint64_t stamp;			/* == the world's: mark is this peer's link to the pod at hand */
+	struct link *mark;
 };
 
 struct pol {
@@ -178,6 +179,8 @@ struct pol {
 	uint32_t n_peers;
 	struct links sel;		/* a side of selection */
 	uint32_t at_ns;
+	uint64_t stamp;			/* as a peer's */
+	struct link *mark;
 };
 
 /* The policies isolating one port and direction, counted. */
@@ -814,6 +817,74 @@ pod_put(struct kd_policy_world *w, struct pod *x)
 	ns_put(w, N);
 }
 
+/* The named ports of two versions of a pod agree: the tuples its addresses give do too. */
+static bool
+same_ports(const PB(Pod) *a, const PB(Pod) *b)
+{
+	size_t n = a->spec != NULL ? a->spec->n_containers : 0, i, j;
+
+	if (n != (b->spec != NULL ? b->spec->n_containers : 0))
+		return false;
+	for (i = 0; i < n; i++) {
+		const PB(Container) *x = a->spec->containers[i], *y = b->spec->containers[i];
+
+		if (x->n_ports != y->n_ports)
+			return false;
+		for (j = 0; j < x->n_ports; j++)
+			if (x->ports[j]->container_port != y->ports[j]->container_port ||
+			    x->ports[j]->protocol != y->ports[j]->protocol ||
+			    strcmp(x->ports[j]->name, y->ports[j]->name) != 0)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * Only X's labels changed: flip the selections and memberships whose answer
+ * changed, and leave the rest (a pod in a thousand peers keeps its links).
+ */
+static int
+pod_relabel(struct kd_policy_world *w, struct pod *X)
+{
+	uint64_t stamp = ++w->stamp;
+	struct vec *lists[2] = { &X->ns->podsel, &w->any };
+	struct ns *N = X->ns;
+	uint32_t i, k;
+	int ret;
+
+	for (i = 0; i < X->sel.n; i++) {
+		((struct pol *)X->sel.v[i]->a)->stamp = stamp;
+		((struct pol *)X->sel.v[i]->a)->mark = X->sel.v[i];
+	}
+	for (i = 0; X->port >= 0 && i < N->policies.n; i++) {
+		struct pol *P = N->policies.v[i];
+		bool was = P->stamp == stamp, now = selects(P, X);
+
+		if (was && !now && (ret = unselect_pod(w, P->mark)) != 0)
+			return ret;
+		if (!was && now && (ret = select_pod(w, P, X)) != 0)
+			return ret;
+	}
+	for (i = 0; i < X->in.n; i++) {
+		((struct peer *)X->in.v[i]->a)->stamp = stamp;
+		((struct peer *)X->in.v[i]->a)->mark = X->in.v[i];
+	}
+	for (k = 0; k < 3; k++) {
+		uint32_t n = k < 2 ? lists[k]->n : N->nssel.n;
+
+		for (i = 0; i < n; i++) {
+			struct peer *q = k < 2 ? lists[k]->v[i] : N->nssel.v[i]->a;
+			bool was = q->stamp == stamp, now = holds(q, X);
+
+			if (was && !now && (ret = member_del(w, q->mark)) != 0)
+				return ret;
+			if (!was && now && (ret = member_add(w, q, X)) != 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static int
 pod_set(struct kd_policy_world *w, const PB(Pod) *old, const PB(Pod) *cur)
 {
@@ -823,6 +894,19 @@ pod_set(struct kd_policy_world *w, const PB(Pod) *old, const PB(Pod) *cur)
 
 	if (x == NULL)
 		return nomem(w);
+	if (old != NULL && cur != NULL && x->obj == old && same_ports(old, cur)) {
+		uint32_t ip[RTE_DIM(x->ip)];
+		unsigned int n_ip = x->n_ip;
+		int port = x->port;
+
+		memcpy(ip, x->ip, sizeof(ip));
+		x->obj = cur;
+		pod_derive(w, x);
+		if (x->n_ip == n_ip && x->port == port && memcmp(ip, x->ip, n_ip * sizeof(ip[0])) == 0)
+			return pod_relabel(w, x);
+		x->obj = old;
+		pod_derive(w, x);
+	}
 	if ((ret = pod_detach(w, x)) != 0)
 		return ret;
 	x->obj = cur;

@@ -382,3 +382,16 @@ kd_translate_policy_retire(struct kd_translate_policy *pc, void *old)
 	kd_policy_world_free(r->world);
 	free(r);
 }
+
+void
+kd_translate_policy_walk(const struct kd_translate_policy *pc, const struct kd_policy *p,
+			 void (*fn)(const struct kd_pol_key *k, const struct kd_pol_entry *e,
+				    uint32_t count, void *arg),
+			 void *arg)
+{
+	const struct build *b = p->priv;
+	struct kd_policy_world *w = b != NULL && b->full != NULL ? b->full : pc->w;
+
+	if (w != NULL)
+		kd_policy_sets_walk(kd_policy_world_sets(w), fn, arg);
+}

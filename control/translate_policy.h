@@ -48,6 +48,15 @@ void kd_translate_policy_retire(struct kd_translate_policy *pc, void *old);
 /** Release a built header that will not be published. */
 void kd_translate_policy_discard(struct kd_translate_policy *pc, struct kd_policy *p);
 
+/**
+ * fn for every counted tuple of the classifier behind p (a header built by
+ * pc, published or not), with the number of derivations that give it.
+ */
+void kd_translate_policy_walk(const struct kd_translate_policy *pc, const struct kd_policy *p,
+			      void (*fn)(const struct kd_pol_key *k, const struct kd_pol_entry *e,
+					 uint32_t count, void *arg),
+			      void *arg);
+
 /** Classifier sets written so far: a measure of what changes cost. */
 uint64_t kd_translate_policy_sets_written(const struct kd_translate_policy *pc);
 
