@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Per classifier key, a counted multiset of admitted tuples, sorted as the
- * published set is (by policy id first), so that publishing is a compaction
- * and comparing with the live set a merge.
+ * Per classifier key, a counted multiset of admitted tuples. What is
+ * published is its projection: each distinct (protocol, port range) once,
+ * with the lowest policy id that gives it, sorted so that comparing with the
+ * live set is a merge. A hundred policies admitting the same peers on the
+ * same port cost a worker one entry, not a hundred.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -285,6 +287,23 @@ publish(struct kd_policy_sets *ps, struct shadow *sh, struct kd_pol_set *s,
 	ps->written++;
 }
 
+/* What a worker needs of sh (compacted). NULL: no memory. */
+static struct kd_pol_set *
+project(const struct shadow *sh)
+{
+	struct kd_pol_entry *e = malloc(sh->n * sizeof(*e) + 1);
+	struct kd_pol_set *s;
+	uint32_t i;
+
+	if (e == NULL)
+		return NULL;
+	for (i = 0; i < sh->n; i++)
+		e[i] = sh->v[i].e;
+	s = kd_pol_set_new(e, sh->n);
+	free(e);
+	return s;
+}
+
 static void
 compact(struct shadow *sh)
 {
@@ -313,26 +332,25 @@ kd_policy_sets_widen(struct kd_policy_sets *ps, struct kd_policy_sets_retired *r
 	for (d = 0; d < ps->dirty.n; d++) {
 		struct shadow *sh = ps->dirty.v[d];
 		const struct kd_pol_set *live = sh->live;
-		struct kd_pol_set *s;
+		struct kd_pol_set *next, *s;
 		bool added = false, removed = false;
 		uint32_t n = 0;
 
 		sh->dirty = false;
 		compact(sh);
 		if (live == NULL) {
-			if (sh->n == 0) {
+			if (sh->n == 0)
 				forget(ps, sh);
-				continue;
-			}
-			s = set_new(sh->n);
-			for (i = 0; s != NULL && i < sh->n; i++)
-				s->e[i] = sh->v[i].e;
-			publish(ps, sh, s, r);
+			else
+				publish(ps, sh, project(sh), r);
 			continue;
 		}
-		/* Merge the live set with the pending one: what each lacks. */
-		for (i = 0, j = 0; i < live->n || j < sh->n;) {
-			int c = i == live->n ? 1 : j == sh->n ? -1 : ent_cmp(&live->e[i], &sh->v[j].e);
+		next = project(sh);
+		if (next == NULL)
+			continue;	/* out of memory: what is live stays */
+		/* Merge the live set with the next one: what each lacks. */
+		for (i = 0, j = 0; i < live->n || j < next->n;) {
+			int c = i == live->n ? 1 : j == next->n ? -1 : kd_pol_entry_cmp(&live->e[i], &next->e[j]);
 
 			removed |= c < 0;
 			added |= c > 0;
@@ -342,17 +360,24 @@ kd_policy_sets_widen(struct kd_policy_sets *ps, struct kd_policy_sets_retired *r
 		}
 		if (removed && ptrs_push(&ps->narrow, sh) == 0)
 			step2 = true;
-		if (!added)
+		if (!added) {
+			free(next);
 			continue;
-		/* Without removals the union is the pending set itself. */
+		}
+		if (!removed) {
+			publish(ps, sh, next, r);
+			continue;
+		}
+		/* Both: the union now, the next set in step 2. */
 		s = set_new(n);
-		for (i = 0, j = 0, n = 0; s != NULL && (i < live->n || j < sh->n);) {
-			int c = i == live->n ? 1 : j == sh->n ? -1 : ent_cmp(&live->e[i], &sh->v[j].e);
+		for (i = 0, j = 0, n = 0; s != NULL && (i < live->n || j < next->n);) {
+			int c = i == live->n ? 1 : j == next->n ? -1 : kd_pol_entry_cmp(&live->e[i], &next->e[j]);
 
-			s->e[n++] = c < 0 ? live->e[i] : sh->v[j].e;
+			s->e[n++] = c < 0 ? live->e[i] : next->e[j];
 			i += c <= 0;
 			j += c >= 0;
 		}
+		free(next);
 		publish(ps, sh, s, r);
 	}
 	ps->dirty.n = 0;
@@ -362,11 +387,10 @@ kd_policy_sets_widen(struct kd_policy_sets *ps, struct kd_policy_sets_retired *r
 void
 kd_policy_sets_narrow(struct kd_policy_sets *ps, struct kd_policy_sets_retired *r)
 {
-	uint32_t d, i;
+	uint32_t d;
 
 	for (d = 0; d < ps->narrow.n; d++) {
 		struct shadow *sh = ps->narrow.v[d];
-		struct kd_pol_set *s;
 
 		if (sh->n == 0) {
 			int32_t slot = kd_pol_cls_unset(ps->cls, &sh->key);
@@ -388,10 +412,7 @@ kd_policy_sets_narrow(struct kd_policy_sets *ps, struct kd_policy_sets_retired *
 			forget(ps, sh);
 			continue;
 		}
-		s = set_new(sh->n);
-		for (i = 0; s != NULL && i < sh->n; i++)
-			s->e[i] = sh->v[i].e;
-		publish(ps, sh, s, r);
+		publish(ps, sh, project(sh), r);
 	}
 	ps->narrow.n = 0;
 }

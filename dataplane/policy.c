@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rte_common.h>
 #include <rte_errno.h>
@@ -26,6 +27,46 @@ struct kd_pol_cls {
 };
 
 _Static_assert(sizeof(struct kd_pol_key) == 8, "struct kd_pol_key has padding");
+
+int
+kd_pol_entry_cmp(const struct kd_pol_entry *a, const struct kd_pol_entry *b)
+{
+	if (a->proto != b->proto)
+		return (int)a->proto - (int)b->proto;
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return 0;
+}
+
+static int
+entry_qcmp(const void *a, const void *b)
+{
+	return kd_pol_entry_cmp(a, b);
+}
+
+/* A hundred policies admitting the same peers on the same port cost a worker one entry. */
+struct kd_pol_set *
+kd_pol_set_new(const struct kd_pol_entry *e, uint32_t n)
+{
+	struct kd_pol_set *s = malloc(sizeof(*s) + n * sizeof(s->e[0]));
+	uint32_t i, k = 0;
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s->e, e, n * sizeof(s->e[0]));
+	qsort(s->e, n, sizeof(s->e[0]), entry_qcmp);
+	for (i = 0; i < n; i++)
+		if (k == 0 || s->e[k - 1].proto != s->e[i].proto || s->e[k - 1].lo != s->e[i].lo ||
+		    s->e[k - 1].hi != s->e[i].hi)
+			s->e[k++] = s->e[i];
+	s->n = k;
+	s->pad = 0;
+	return s;
+}
 
 struct kd_pol_cls *
 kd_pol_cls_create(const char *name, uint32_t capacity)

@@ -48,7 +48,10 @@ struct kd_pol_entry {
 	uint8_t pad[3];
 };
 
-/* Immutable once published; entries sorted by id. */
+/*
+ * Immutable once published: each (protocol, range) once, with the lowest
+ * policy id that gives it, in kd_pol_entry_cmp() order.
+ */
 struct kd_pol_set {
 	uint32_t n;
 	uint32_t pad;
@@ -56,6 +59,11 @@ struct kd_pol_set {
 };
 
 struct kd_pol_cls;
+
+/** A set of the n entries e (any order, repeats allowed) as workers read it; NULL: no memory. */
+struct kd_pol_set *kd_pol_set_new(const struct kd_pol_entry *e, uint32_t n);
+/** The order of a set's entries: protocol, range, id. */
+int kd_pol_entry_cmp(const struct kd_pol_entry *a, const struct kd_pol_entry *b);
 
 struct kd_policy {
 	uint64_t gen;			/* changes on every publish */

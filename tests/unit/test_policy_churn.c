@@ -335,6 +335,7 @@ struct tuple {
 	uint16_t lo, hi;
 	uint8_t proto;
 	uint32_t count;
+	uint32_t id;		/* not compared: ids differ between compilers */
 };
 
 struct tuples {
@@ -358,6 +359,7 @@ collect(const struct kd_pol_key *k, const struct kd_pol_entry *e, uint32_t count
 	x->hi = e->hi;
 	x->proto = e->proto;
 	x->count = count;
+	x->id = e->id;
 }
 
 static int
@@ -384,30 +386,30 @@ tuples_of(const struct kd_translate_policy *pc, const struct kd_policy *p)
 	return t;
 }
 
-/* The published classifier holds exactly the counted tuples. */
+/* The published classifier holds exactly the projection of the counted tuples. */
 static void
 check_published(const struct kd_policy *p, const struct tuples *t)
 {
+	struct kd_pol_entry e[256];
 	uint32_t keys = 0;
-	size_t i, j;
+	size_t i, j, n;
 
-	for (i = 0; i < t->n; i++) {
+	for (i = 0; i < t->n; i = j) {
 		const struct kd_pol_set *s = kd_pol_cls_get(p->cls, &t->v[i].k);
-		size_t in_key = 0;
+		struct kd_pol_set *want;
 
-		assert_non_null(s);
-		if (i == 0 || memcmp(&t->v[i].k, &t->v[i - 1].k, sizeof(t->v[i].k)) != 0) {
-			keys++;
-			for (j = i; j < t->n && memcmp(&t->v[j].k, &t->v[i].k, sizeof(t->v[i].k)) == 0; j++)
-				in_key++;
-			assert_int_equal(s->n, in_key);
+		n = 0;
+		for (j = i; j < t->n && memcmp(&t->v[j].k, &t->v[i].k, sizeof(t->v[i].k)) == 0; j++) {
+			assert_true(n < RTE_DIM(e));
+			e[n++] = (struct kd_pol_entry){ .id = t->v[j].id, .lo = t->v[j].lo,
+							.hi = t->v[j].hi, .proto = t->v[j].proto };
 		}
-		for (j = 0; j < s->n; j++)
-			if (strcmp(kd_policy_name(p, s->e[j].id), t->v[i].name) == 0 &&
-			    s->e[j].lo == t->v[i].lo && s->e[j].hi == t->v[i].hi &&
-			    s->e[j].proto == t->v[i].proto)
-				break;
-		assert_true(j < s->n);
+		keys++;
+		assert_non_null(s);
+		want = kd_pol_set_new(e, (uint32_t)n);
+		assert_int_equal(s->n, want->n);
+		assert_memory_equal(s->e, want->e, want->n * sizeof(want->e[0]));
+		free(want);
 		assert_true(p->lens[t->v[i].k.port][t->v[i].k.dir] & (1ull << t->v[i].k.plen));
 	}
 	assert_int_equal(kd_pol_cls_count(p->cls), keys);
