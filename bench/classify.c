@@ -24,6 +24,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 
 #include "dataplane/policy.h"
 
@@ -163,6 +164,7 @@ main(int argc, char **argv)
 	uint16_t *dport;
 	uint8_t *proto;
 	unsigned int allowed = 0;
+	double heap_per_key;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s one-pod|realistic POLICIES [PROBES]\n", argv[0]);
@@ -201,6 +203,17 @@ main(int argc, char **argv)
 	if (acl == NULL || cls == NULL) {
 		fprintf(stderr, "build failed\n");
 		return 1;
+	}
+	{
+		struct rte_malloc_socket_stats a, b;
+		struct kd_pol_cls *empty;
+
+		/* What the daemon reserves at start for a classifier of 65536 keys. */
+		rte_malloc_get_socket_stats(0, &a);
+		empty = kd_pol_cls_create("sizing", 65536);
+		rte_malloc_get_socket_stats(0, &b);
+		heap_per_key = (double)(b.heap_allocsz_bytes - a.heap_allocsz_bytes) / 65536;
+		kd_pol_cls_free(empty);
 	}
 	peer = malloc(probes * sizeof(*peer));
 	dport = malloc(probes * sizeof(*dport));
@@ -245,10 +258,11 @@ main(int argc, char **argv)
 	       "\"probes\": %u, \"allowed\": %u, \"mismatches\": %u, "
 	       "\"rte_acl_cycles_per_connection\": %.1f, \"kdpu_cycles_per_connection\": %.1f, "
 	       "\"kdpu_over_rte_acl\": %.3f, \"rte_acl_build_cycles\": %" PRIu64 ", "
-	       "\"kdpu_one_key_cycles\": %" PRIu64 ", \"tsc_hz\": %" PRIu64 "}\n",
+	       "\"kdpu_one_key_cycles\": %" PRIu64 ", \"classifier_heap_bytes_per_key\": %.1f, "
+	       "\"tsc_hz\": %" PRIu64 "}\n",
 	       argv[1], n, n_rules, __builtin_popcountll(lens), probes, allowed, mismatch,
 	       (double)acl_cycles / probes, (double)cls_cycles / probes,
-	       (double)cls_cycles / (double)acl_cycles, acl_build_cycles, set_cycles,
+	       (double)cls_cycles / (double)acl_cycles, acl_build_cycles, set_cycles, heap_per_key,
 	       rte_get_tsc_hz());
 	rte_acl_free(acl);
 	return mismatch == 0 ? 0 : 1;

@@ -536,6 +536,7 @@ def run_once(args):
                 pols = [realistic_policy(pb, i) for i in range(args.policies)]
             else:
                 pols = [named(policy(pb, i), "networkpolicies") for i in range(args.policies)]
+            rss0 = rss_mb(p)
             t0 = time.perf_counter()
             if args.mode == "batch":
                 req = batch_of(pb, "UpdateNetworkPolicy", "network_policy", pols)
@@ -545,6 +546,7 @@ def run_once(args):
                     stub.UpdateNetworkPolicy(pb.UpdateNetworkPolicyRequest(
                         network_policy=np, allow_missing=True), timeout=600)
             dt = time.perf_counter() - t0
+            rss1 = rss_mb(p)
             lat, pod_lat = [], []
             for u in range(min(args.updates, args.policies)):
                 if args.policy_scenario == "realistic":
@@ -564,7 +566,9 @@ def run_once(args):
                         "seconds": round(dt, 3), "per_second": round(args.policies / dt, 1),
                         "update_ms_median": round(1000 * statistics.median(lat), 3),
                         "update_ms_p99": round(1000 * pct(lat, 0.99), 3),
-                        "update_ms_max": round(1000 * max(lat), 3)})
+                        "update_ms_max": round(1000 * max(lat), 3),
+                        "rss_mb": round(rss1 - rss0, 1),
+                        "rss_kb_per_policy": round(1024 * (rss1 - rss0) / args.policies, 2)})
             if pod_lat:
                 out[-1]["pod_label_ms_median"] = round(1000 * statistics.median(pod_lat), 3)
                 out[-1]["pod_label_ms_p99"] = round(1000 * pct(pod_lat, 0.99), 3)

@@ -172,6 +172,23 @@ test_conntrack_cache_sizing(void **state)
 	expect_error(14, "conntrack.cache_entries");
 }
 
+/* The policy classifier's size: a default, a value, and what is refused. */
+static void
+test_policy_max_prefixes(void **state)
+{
+	(void)state;
+	assert_int_equal(load_more(""), 0);
+	assert_int_equal(cfg.pol_max_prefixes, 65536);
+	kd_config_free(&cfg);
+	assert_int_equal(load_more("policy = { max_prefixes = 262144; };\n"), 0);
+	assert_int_equal(cfg.pol_max_prefixes, 262144);
+	kd_config_free(&cfg);
+	assert_int_equal(load_more("policy = { max_prefixes = 10; };\n"), -1);
+	expect_error(14, "policy.max_prefixes");
+	assert_int_equal(load_more("policy = { max_keys = 100; };\n"), -1);
+	expect_error(14, "policy.max_keys");
+}
+
 static void
 test_structural_errors(void **state)
 {
@@ -229,6 +246,7 @@ main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_conntrack_cache_sizing),
+		cmocka_unit_test(test_policy_max_prefixes),
 		cmocka_unit_test(test_structural_errors),
 		cmocka_unit_test(test_value_parsers),
 	};

@@ -556,6 +556,85 @@ test_churn_seed_3(void **state)
 	churn(3, 400);
 }
 
+/*
+ * A change past policy.max_prefixes is refused and publishes nothing; once
+ * the store is back as it was, the next change starts the world over and
+ * agrees with a full build again.
+ */
+static void
+test_full_classifier_refuses_and_recovers(void **state)
+{
+	struct kd_config small = cfg;
+	struct kd_translate_policy *pc;
+	struct kd_policy *p;
+	const struct kd_policy *live;
+	struct kd_store s;
+	struct kd_store_change ch;
+	struct kd_manifest_obj o;
+	ProtobufCMessage *old = NULL;
+	struct kd_err e;
+	char yaml[1024];
+	unsigned int i;
+
+	(void)state;
+	small.pol_max_prefixes = 6;
+	memset(&s, 0, sizeof(s));
+	pc = kd_translate_policy_create(&small, port_ids);
+	/* A local pod on port 1, isolated by one policy admitting 4 /32s. */
+	o = object("apiVersion: v1\nkind: Pod\nmetadata: {name: p0, namespace: n0, labels: {app: x}}\n"
+		   "status: {podIP: 10.1.0.1}\n");
+	assert_int_equal(kd_store_put(&s, KD_KIND_POD, o.msg, &old), 0);
+	o = object("apiVersion: kdpu.io/v1alpha1\nkind: Netdev\nmetadata: {name: d0}\n"
+		   "spec: {pciAddress: p1, vpc: vpcs/v, mac: '02:00:00:00:00:01', ips: [10.1.0.1],"
+		   " pod: namespaces/n0/pods/p0}\n");
+	assert_int_equal(kd_store_put(&s, KD_KIND_NETDEV, o.msg, &old), 0);
+	p = kd_translate_policy_build(pc, &s, NULL, 0, &e);
+	assert_non_null(p);
+	publish(pc, p);
+	for (i = 0; i < 2; i++) {
+		snprintf(yaml, sizeof(yaml),
+			 "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+			 "metadata: {name: pol%u, namespace: n0}\nspec:\n  podSelector: {}\n"
+			 "  ingress:\n  - from: [{ipBlock: {cidr: 10.9.%u.1/32}}, {ipBlock: {cidr: 10.9.%u.2/32}},"
+			 " {ipBlock: {cidr: 10.9.%u.3/32}}, {ipBlock: {cidr: 10.9.%u.4/32}}]\n", i, i, i, i, i);
+		o = object(yaml);
+		assert_int_equal(kd_store_put(&s, KD_KIND_NETWORKPOLICY, o.msg, &old), 0);
+		ch = (struct kd_store_change){ .kind = KD_KIND_NETWORKPOLICY, .cur = o.msg };
+		live = kd_policy_get();
+		p = kd_translate_policy_build(pc, &s, &ch, 1, &e);
+		if (i == 0) {
+			assert_non_null(p);
+			publish(pc, p);
+			continue;
+		}
+		/* Eight keys do not fit six: refused, nothing published. */
+		assert_null(p);
+		assert_int_equal(e.code, KD_RESOURCE_EXHAUSTED);
+		assert_non_null(strstr(e.msg, "policy.max_prefixes 6"));
+		assert_ptr_equal(kd_policy_get(), live);
+		assert_int_equal(kd_pol_cls_count(live->cls), 4);
+		assert_int_equal(verdict(live, 1, KD_POL_INGRESS, IPPROTO_TCP, 0x0a090101, 80), 0);
+		assert_int_equal(verdict(live, 1, KD_POL_INGRESS, IPPROTO_TCP, 0x0a090001, 80), 1);
+		assert_int_equal(verdict(live, 1, KD_POL_INGRESS, IPPROTO_TCP, 0x0a090002, 80), 1);
+		/* The API engine would put the store back as it was. */
+		protobuf_c_message_free_unpacked(kd_store_del(&s, KD_KIND_NETWORKPOLICY,
+							      kd_store_name(o.msg)), NULL);
+	}
+	/* The next change starts over from the store, and is right. */
+	o = object("apiVersion: v1\nkind: Namespace\nmetadata: {name: n0, labels: {team: a}}\n");
+	assert_int_equal(kd_store_put(&s, KD_KIND_NAMESPACE, o.msg, &old), 0);
+	ch = (struct kd_store_change){ .kind = KD_KIND_NAMESPACE, .cur = o.msg };
+	p = kd_translate_policy_build(pc, &s, &ch, 1, &e);
+	assert_non_null(p);
+	publish(pc, p);
+	compare(pc, kd_policy_get(), &s);
+	assert_int_equal(verdict(kd_policy_get(), 1, KD_POL_INGRESS, IPPROTO_TCP, 0x0a090101, 80), 0);
+	assert_int_equal(verdict(kd_policy_get(), 1, KD_POL_INGRESS, IPPROTO_TCP, 0x0a090001, 80), 1);
+	kd_translate_policy_free(pc);
+	__atomic_store_n(&kd_policy_live, NULL, __ATOMIC_RELEASE);
+	kd_store_free(&s);
+}
+
 int
 main(void)
 {
@@ -563,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_churn_seed_1),
 		cmocka_unit_test(test_churn_seed_2),
 		cmocka_unit_test(test_churn_seed_3),
+		cmocka_unit_test(test_full_classifier_refuses_and_recovers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
