@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -25,6 +27,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_pdump.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "control/api.h"
@@ -43,6 +46,7 @@
 
 #define DEFAULT_CONFIG "/etc/kdpu/kdpu.conf"
 #define CTL_TICK_MS 100
+#define HOUSEKEEPING_TICK_MS 10
 #define ARP_RETRY_MS 1000
 /* An unresolved next hop is asked again sooner, backing off to ARP_RETRY_MS:
  * the first request may go out before the link or the neighbour is up. */
@@ -66,6 +70,9 @@ struct daemon {
 	struct kd_grpc_server *grpc;
 	struct kd_ct *ct;
 	uint64_t aff_age_tsc;
+	pthread_t housekeeping;
+	bool housekeeping_up;
+	bool housekeeping_quit;
 };
 
 static void
@@ -358,6 +365,39 @@ print_counters(const struct daemon *d)
 }
 
 /*
+ * ARP requests and ClientIP affinity aging, on a thread of their own, so
+ * that a long table build on the control thread never delays them. It reads
+ * the routing tables as one more RCU reader (the last QSBR thread id),
+ * online only while it does, so publications never wait on its sleep.
+ */
+static void *
+housekeeping(void *arg)
+{
+	struct daemon *d = arg;
+	struct rte_rcu_qsbr *q = kd_tables_qsbr();
+	unsigned int id = d->cfg.n_workers;
+	struct timespec tick = { .tv_nsec = HOUSEKEEPING_TICK_MS * 1000000L };
+
+	rte_rcu_qsbr_thread_register(q, id);
+	while (!__atomic_load_n(&d->housekeeping_quit, __ATOMIC_ACQUIRE)) {
+		const struct kd_tables *t;
+
+		rte_rcu_qsbr_thread_online(q, id);
+		t = kd_tables_get();
+		if (t != NULL)
+			neigh_tick(d, t);
+		rte_rcu_qsbr_thread_offline(q, id);
+		if (rte_rdtsc() - d->aff_age_tsc > rte_get_tsc_hz()) {
+			d->aff_age_tsc = rte_rdtsc();
+			kd_lb_affinity_age(d->aff_age_tsc);
+		}
+		nanosleep(&tick, NULL);
+	}
+	rte_rcu_qsbr_thread_unregister(q, id);
+	return NULL;
+}
+
+/*
  * EAL keeps its hugepage files and runtime directory so that secondaries
  * (dpdk-dumpcap, dpdk-proc-info) can attach; on a clean stop we made them and
  * remove them.
@@ -447,7 +487,8 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (rte_pdump_init() != 0)
 		fprintf(stderr, "kdpu-dataplane: pdump unavailable: %s\n", rte_strerror(rte_errno));
-	if (kd_tables_init(d.cfg.n_workers) != 0 || kd_arp_init() != 0 ||
+	/* One QSBR reader per worker, and the housekeeping thread. */
+	if (kd_tables_init(d.cfg.n_workers + 1) != 0 || kd_arp_init() != 0 ||
 	    kd_arp_telemetry_register() != 0 ||
 	    kd_lb_init(d.cfg.svc_affinity_capacity, kd_tables_qsbr()) != 0) {
 		fprintf(stderr, "kdpu-dataplane: cannot allocate tables\n");
@@ -477,17 +518,21 @@ main(int argc, char **argv)
 	       d.cfg.api_listen[0] != '\0' && d.cfg.api_unix_socket[0] != '\0' ? " and " : "",
 	       d.cfg.api_listen);
 	fflush(stdout);
-	while (quit_signal == 0) {
-		kd_grpc_poll(d.grpc, CTL_TICK_MS);
-		neigh_tick(&d, kd_tables_get());
-		if (rte_rdtsc() - d.aff_age_tsc > rte_get_tsc_hz()) {
-			d.aff_age_tsc = rte_rdtsc();
-			kd_lb_affinity_age(d.aff_age_tsc);
-		}
+	if (rte_ctrl_thread_create(&d.housekeeping, "kd-housekeep", NULL, housekeeping, &d) != 0) {
+		fprintf(stderr, "kdpu-dataplane: cannot start the housekeeping thread\n");
+		rc = EXIT_FAILURE;
+		goto stop_now;
 	}
+	d.housekeeping_up = true;
+	while (quit_signal == 0)
+		kd_grpc_poll(d.grpc, CTL_TICK_MS);
 	printf("kdpu-dataplane: signal %d, stopping\n", (int)quit_signal);
 	rc = EXIT_SUCCESS;
 stop_now:
+	if (d.housekeeping_up) {
+		__atomic_store_n(&d.housekeeping_quit, true, __ATOMIC_RELEASE);
+		pthread_join(d.housekeeping, NULL);
+	}
 	kd_grpc_stop(d.grpc);
 stop:
 	kd_worker_quit = true;

@@ -21,14 +21,14 @@ static struct rte_rcu_qsbr *qsbr;
 static uint64_t next_gen;
 
 int
-kd_tables_init(unsigned int n_workers)
+kd_tables_init(unsigned int n_readers)
 {
-	size_t sz = rte_rcu_qsbr_get_memsize(n_workers);
+	size_t sz = rte_rcu_qsbr_get_memsize(n_readers);
 
 	qsbr = rte_zmalloc("kd_qsbr", sz, RTE_CACHE_LINE_SIZE);
 	if (qsbr == NULL)
 		return -ENOMEM;
-	if (rte_rcu_qsbr_init(qsbr, n_workers) != 0) {
+	if (rte_rcu_qsbr_init(qsbr, n_readers) != 0) {
 		rte_free(qsbr);
 		qsbr = NULL;
 		return -rte_errno;

@@ -134,8 +134,12 @@ kd_tables_get(void)
 /** VPC index for a VNI, or -1. */
 int kd_tables_vpc_by_vni(const struct kd_tables *t, uint32_t vni);
 
-/** Set up the QSBR variable for n_workers readers. Control thread. 0 or -errno. */
-int kd_tables_init(unsigned int n_workers);
+/**
+ * Set up the QSBR variable for n_readers threads: the workers (ids 0 to n - 1)
+ * and any other thread that reads published tables. Control thread. 0 or -errno.
+ */
+int kd_tables_init(unsigned int n_readers);
+
 /** The QSBR variable workers report to. */
 struct rte_rcu_qsbr *kd_tables_qsbr(void);
 void kd_tables_fini(void);
