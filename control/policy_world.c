@@ -177,6 +177,7 @@ struct pol {
 	bool isolates[2];
 	struct peer *peers;
 	uint32_t n_peers;
+	uint32_t n_reg;			/* peers in the indexes: all while P selects a pod, else 0 */
 	struct links sel;		/* a side of selection */
 	uint32_t at_ns;
 	uint64_t stamp;			/* as a peer's */
@@ -473,11 +474,18 @@ nomem(struct kd_policy_world *w)
 	return -ENOMEM;
 }
 
+static int pol_activate(struct kd_policy_world *w, struct pol *P);
+static void pol_deactivate(struct kd_policy_world *w, struct pol *P);
+
+/* The first pod a policy selects makes its peers hold pods; the last one to go lets them go. */
 static int
 select_pod(struct kd_policy_world *w, struct pol *P, struct pod *L)
 {
 	uint8_t d;
+	int ret;
 
+	if (P->sel.n == 0 && (ret = pol_activate(w, P)) != 0)
+		return ret;
 	if (link_add(P, &P->sel, L, &L->sel) == NULL)
 		return nomem(w);
 	for (d = 0; d < 2; d++)
@@ -498,6 +506,8 @@ unselect_pod(struct kd_policy_world *w, struct link *l)
 		if (P->isolates[d])
 			iso_add(w, L->port, d, P->id, -1);
 	link_del(l, &P->sel, &L->sel);
+	if (P->sel.n == 0)
+		pol_deactivate(w, P);
 	return ret;
 }
 
@@ -567,8 +577,10 @@ pod_detach(struct kd_policy_world *w, struct pod *X)
 static int
 pod_attach(struct kd_policy_world *w, struct pod *X)
 {
+	struct vec *lists[2] = { &X->ns->podsel, &w->any };
 	struct ns *N = X->ns;
-	uint32_t i;
+	uint64_t stamp;
+	uint32_t i, k;
 	int ret;
 
 	for (i = 0; X->port >= 0 && i < N->policies.n; i++) {
@@ -577,16 +589,20 @@ pod_attach(struct kd_policy_world *w, struct pod *X)
 		if (selects(P, X) && (ret = select_pod(w, P, X)) != 0)
 			return ret;
 	}
-	for (i = 0; i < N->podsel.n; i++)
-		if (holds(N->podsel.v[i], X) && (ret = member_add(w, N->podsel.v[i], X)) != 0)
-			return ret;
-	for (i = 0; i < N->nssel.n; i++)
-		if (holds(N->nssel.v[i]->a, X) &&
-		    (ret = member_add(w, N->nssel.v[i]->a, X)) != 0)
-			return ret;
-	for (i = 0; i < w->any.n; i++)
-		if (holds(w->any.v[i], X) && (ret = member_add(w, w->any.v[i], X)) != 0)
-			return ret;
+	/* A policy that X's selection just woke took X into its peers already. */
+	stamp = ++w->stamp;
+	for (i = 0; i < X->in.n; i++)
+		((struct peer *)X->in.v[i]->a)->stamp = stamp;
+	for (k = 0; k < 3; k++) {
+		uint32_t n = k < 2 ? lists[k]->n : N->nssel.n;
+
+		for (i = 0; i < n; i++) {
+			struct peer *q = k < 2 ? lists[k]->v[i] : N->nssel.v[i]->a;
+
+			if (q->stamp != stamp && holds(q, X) && (ret = member_add(w, q, X)) != 0)
+				return ret;
+		}
+	}
 	return 0;
 }
 
@@ -986,9 +1002,8 @@ static int
 peers_build(struct kd_policy_world *w, struct pol *P)
 {
 	const PB(NetworkPolicySpec) *s = P->obj->spec;
-	uint32_t j, i, k, n = 0, pass;
+	uint32_t j, i, n = 0, pass;
 	uint8_t d;
-	int ret;
 
 	for (pass = 0; pass < 2; pass++) {
 		for (d = 0; d < 2; d++)
@@ -1022,15 +1037,24 @@ peers_build(struct kd_policy_world *w, struct pol *P)
 		if (pass == 0 && n != 0 && (P->peers = calloc(n, sizeof(*P->peers))) == NULL)
 			return nomem(w);
 	}
+	return 0;
+}
+
+/* P selects a pod: its peers join the indexes and take the pods they hold. */
+static int
+pol_activate(struct kd_policy_world *w, struct pol *P)
+{
+	uint32_t i, j, k;
+	int ret;
+
 	for (i = 0; i < P->n_peers; i++) {
 		struct peer *q = &P->peers[i];
 		struct vec *at = q->kind == PEER_PODSEL ? &P->ns->podsel :
 				 q->kind == PEER_NSSEL ? &w->nssel : &w->any;
 
-		if (vec_add(at, q, &q->at) != 0) {
-			P->n_peers = i;		/* only these are registered */
+		if (vec_add(at, q, &q->at) != 0)
 			return nomem(w);
-		}
+		P->n_reg++;
 	}
 	for (i = 0; i < P->n_peers; i++) {
 		struct peer *q = &P->peers[i];
@@ -1063,13 +1087,13 @@ peers_build(struct kd_policy_world *w, struct pol *P)
 	return 0;
 }
 
-/* P selects nothing any more: its peers go, with the pods they held. */
+/* P selects nothing any more: its peers leave the indexes, with the pods they held. */
 static void
-peers_free(struct kd_policy_world *w, struct pol *P)
+pol_deactivate(struct kd_policy_world *w, struct pol *P)
 {
 	uint32_t i;
 
-	for (i = 0; i < P->n_peers; i++) {
+	for (i = 0; i < P->n_reg; i++) {
 		struct peer *q = &P->peers[i];
 
 		while (q->members.n != 0)
@@ -1084,8 +1108,19 @@ peers_free(struct kd_policy_world *w, struct pol *P)
 			VEC_DEL(&w->nssel, q->at, struct peer, at);
 		else
 			VEC_DEL(&w->any, q->at, struct peer, at);
-		free(q->members.v);
-		free(q->nss.v);
+	}
+	P->n_reg = 0;
+}
+
+static void
+peers_free(struct kd_policy_world *w, struct pol *P)
+{
+	uint32_t i;
+
+	pol_deactivate(w, P);
+	for (i = 0; i < P->n_peers; i++) {
+		free(P->peers[i].members.v);
+		free(P->peers[i].nss.v);
 	}
 	free(P->peers);
 	P->peers = NULL;

@@ -203,6 +203,13 @@ header_fill(struct kd_translate_policy *pc, struct kd_policy_world *w, const str
 				kd_policy_world_isolating(w, (uint16_t)i, (uint8_t)d, p->isolating[i][d]);
 				p->n_isolating[i][d] = n;
 			}
+			/* A policy that left and came back in one change leaves the list as it was. */
+			if (!full && live != NULL && n == live->n_isolating[i][d] && n != 0 &&
+			    memcmp(p->isolating[i][d], live->isolating[i][d], n * sizeof(uint32_t)) == 0) {
+				free(p->isolating[i][d]);
+				p->isolating[i][d] = live->isolating[i][d];
+				continue;
+			}
 			if (live != NULL && live->isolating[i][d] != NULL)
 				b->replaced[b->n_replaced++] = live->isolating[i][d];
 		}
@@ -300,6 +307,28 @@ kd_translate_policy_discard(struct kd_translate_policy *pc, struct kd_policy *p)
 		unbuild(pc, p);
 }
 
+/*
+ * Whether shrinking the sets needs a header that is the union of old and
+ * new in front of it: when p brings a prefix length the live header does not
+ * probe (its new keys would be invisible while old ones go), or lifts an
+ * isolation (the old header would judge against sets already shrunk).
+ * Otherwise every key can go from live to union to new under the live header.
+ */
+static bool
+needs_union(const struct kd_policy *live, const struct kd_policy *p)
+{
+	unsigned int i, d;
+
+	for (i = 0; i < RTE_MAX_ETHPORTS; i++) {
+		if (live->isolated[i] & ~p->isolated[i])
+			return true;
+		for (d = 0; d < 2; d++)
+			if (p->lens[i][d] & ~live->lens[i][d])
+				return true;
+	}
+	return false;
+}
+
 void *
 kd_translate_policy_apply(struct kd_translate_policy *pc, struct kd_policy *p)
 {
@@ -331,7 +360,8 @@ kd_translate_policy_apply(struct kd_translate_policy *pc, struct kd_policy *p)
 		struct kd_policy_sets_retired none = { 0 }, *rs = r != NULL ? &r->sets : &none;
 		struct kd_policy *u = NULL, *old;
 
-		if (kd_policy_sets_widen(ps, rs) && (u = malloc(sizeof(*u))) != NULL) {
+		if (kd_policy_sets_widen(ps, rs) && needs_union(pc->live, p) &&
+		    (u = malloc(sizeof(*u))) != NULL) {
 			/* The union of old and new until the sets shrink to the new. */
 			*u = *p;
 			u->fresh = NULL;
