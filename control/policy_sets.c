@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Per classifier key, a counted multiset of admitted tuples. What is
+ * Per classifier key, a counted multiset of admitted tuples, kept in the
+ * order of a published set (kd_pol_entry_cmp()). What is
  * published is its projection: each distinct (protocol, port range) once,
  * with the lowest policy id that gives it, sorted so that comparing with the
  * live set is a merge. A hundred policies admitting the same peers on the
@@ -122,18 +123,6 @@ kd_policy_sets_cls(const struct kd_policy_sets *ps)
 	return ps->cls;
 }
 
-static int
-ent_cmp(const struct kd_pol_entry *a, const struct kd_pol_entry *b)
-{
-	if (a->id != b->id)
-		return a->id < b->id ? -1 : 1;
-	if (a->lo != b->lo)
-		return a->lo < b->lo ? -1 : 1;
-	if (a->hi != b->hi)
-		return a->hi < b->hi ? -1 : 1;
-	return (int)a->proto - (int)b->proto;
-}
-
 /* The index of e in sh, or where it would go (*found false). */
 static uint32_t
 find(const struct shadow *sh, const struct kd_pol_entry *e, bool *found)
@@ -142,7 +131,7 @@ find(const struct shadow *sh, const struct kd_pol_entry *e, bool *found)
 
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
-		int c = ent_cmp(&sh->v[mid].e, e);
+		int c = kd_pol_entry_cmp(&sh->v[mid].e, e);
 
 		if (c == 0) {
 			*found = true;
@@ -287,20 +276,27 @@ publish(struct kd_policy_sets *ps, struct shadow *sh, struct kd_pol_set *s,
 	ps->written++;
 }
 
-/* What a worker needs of sh (compacted). NULL: no memory. */
+/*
+ * What a worker needs of sh (compacted): the shadow is kept in the published
+ * order, so each (protocol, range) is a run whose first entry has the lowest
+ * id. NULL: no memory.
+ */
 static struct kd_pol_set *
 project(const struct shadow *sh)
 {
-	struct kd_pol_entry *e = malloc(sh->n * sizeof(*e) + 1);
-	struct kd_pol_set *s;
-	uint32_t i;
+	struct kd_pol_set *s = set_new(sh->n);
+	uint32_t i, n = 0;
 
-	if (e == NULL)
+	if (s == NULL)
 		return NULL;
-	for (i = 0; i < sh->n; i++)
-		e[i] = sh->v[i].e;
-	s = kd_pol_set_new(e, sh->n);
-	free(e);
+	for (i = 0; i < sh->n; i++) {
+		const struct kd_pol_entry *e = &sh->v[i].e;
+
+		if (n == 0 || s->e[n - 1].proto != e->proto || s->e[n - 1].lo != e->lo ||
+		    s->e[n - 1].hi != e->hi)
+			s->e[n++] = *e;
+	}
+	s->n = n;
 	return s;
 }
 
