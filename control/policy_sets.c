@@ -17,6 +17,7 @@
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 
+#include "control/grow.h"
 #include "control/policy_sets.h"
 
 struct cent {
@@ -51,15 +52,8 @@ struct kd_policy_sets {
 static int
 ptrs_push(struct ptrs *p, struct shadow *s)
 {
-	if (p->n == p->cap) {
-		uint32_t cap = p->cap ? p->cap * 2 : 64;
-		struct shadow **v = realloc(p->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		p->v = v;
-		p->cap = cap;
-	}
+	if (kd_grow((void **)&p->v, &p->cap, p->n, sizeof(*p->v)) != 0)
+		return -ENOMEM;
 	p->v[p->n++] = s;
 	return 0;
 }
@@ -192,15 +186,8 @@ kd_policy_sets_add(struct kd_policy_sets *ps, const struct kd_pol_key *k,
 		return 0;
 	}
 	if (!found) {
-		if (sh->n == sh->cap) {
-			uint32_t cap = sh->cap ? sh->cap * 2 : 2;
-			struct cent *v = realloc(sh->v, cap * sizeof(*v));
-
-			if (v == NULL)
-				return -ENOMEM;
-			sh->v = v;
-			sh->cap = cap;
-		}
+		if (kd_grow((void **)&sh->v, &sh->cap, sh->n, sizeof(*sh->v)) != 0)
+			return -ENOMEM;
 		memmove(&sh->v[i + 1], &sh->v[i], (sh->n - i) * sizeof(*sh->v));
 		sh->v[i] = (struct cent){ .e = *e, .count = 0 };
 		sh->n++;
@@ -247,15 +234,8 @@ set_new(uint32_t n)
 static int
 retire_set(struct kd_policy_sets_retired *r, struct kd_pol_set *s)
 {
-	if (r->n_sets == r->cap_sets) {
-		uint32_t cap = r->cap_sets ? r->cap_sets * 2 : 64;
-		struct kd_pol_set **v = realloc(r->sets, cap * sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		r->sets = v;
-		r->cap_sets = cap;
-	}
+	if (kd_grow((void **)&r->sets, &r->cap_sets, r->n_sets, sizeof(*r->sets)) != 0)
+		return -ENOMEM;
 	r->sets[r->n_sets++] = s;
 	return 0;
 }
@@ -391,17 +371,9 @@ kd_policy_sets_narrow(struct kd_policy_sets *ps, struct kd_policy_sets_retired *
 		if (sh->n == 0) {
 			int32_t slot = kd_pol_cls_unset(ps->cls, &sh->key);
 
-			if (slot >= 0 && r->n_slots == r->cap_slots) {
-				uint32_t cap = r->cap_slots ? r->cap_slots * 2 : 64;
-				int32_t *v = realloc(r->slots, cap * sizeof(*v));
-
-				if (v != NULL) {
-					r->slots = v;
-					r->cap_slots = cap;
-				}
-			}
 			/* Without room to remember the slot, it stays taken: a leak, not a fault. */
-			if (slot >= 0 && r->n_slots < r->cap_slots)
+			if (slot >= 0 &&
+			    kd_grow((void **)&r->slots, &r->cap_slots, r->n_slots, sizeof(*r->slots)) == 0)
 				r->slots[r->n_slots++] = slot;
 			if (retire_set(r, sh->live) != 0)
 				continue;	/* the set leaks rather than being freed early */

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "control/config.h"
+#include "control/grow.h"
 #include "control/policy_ids.h"
 #include "control/policy_rules.h"
 #include "control/policy_sets.h"
@@ -65,30 +66,13 @@ struct vec {
 	uint32_t n, cap;
 };
 
-static int
-grow(void **v, uint32_t *cap, uint32_t n, size_t sz)
-{
-	void *nv;
-	uint32_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 4;
-	nv = realloc(*v, c * sz);
-	if (nv == NULL)
-		return -ENOMEM;
-	*v = nv;
-	*cap = c;
-	return 0;
-}
-
 static struct link *
 link_add(void *a, struct links *la, void *b, struct links *lb)
 {
 	struct link *l;
 
-	if (grow((void **)&la->v, &la->cap, la->n, sizeof(*la->v)) != 0 ||
-	    grow((void **)&lb->v, &lb->cap, lb->n, sizeof(*lb->v)) != 0 ||
+	if (kd_grow((void **)&la->v, &la->cap, la->n, sizeof(*la->v)) != 0 ||
+	    kd_grow((void **)&lb->v, &lb->cap, lb->n, sizeof(*lb->v)) != 0 ||
 	    (l = malloc(sizeof(*l))) == NULL)
 		return NULL;
 	*l = (struct link){ .a = a, .b = b, .ia = la->n, .ib = lb->n };
@@ -113,7 +97,7 @@ link_del(struct link *l, struct links *la, struct links *lb)
 static int
 vec_add(struct vec *v, void *x, uint32_t *at)
 {
-	if (grow((void **)&v->v, &v->cap, v->n, sizeof(*v->v)) != 0)
+	if (kd_grow((void **)&v->v, &v->cap, v->n, sizeof(*v->v)) != 0)
 		return -ENOMEM;
 	*at = v->n;
 	v->v[v->n++] = x;
@@ -455,7 +439,7 @@ iso_add(struct kd_policy_world *w, int port, uint8_t dir, uint32_t id, int sign)
 		}
 		return 0;
 	}
-	if (sign < 0 || grow((void **)&t->v, &t->cap, t->n, sizeof(t->v[0])) != 0)
+	if (sign < 0 || kd_grow((void **)&t->v, &t->cap, t->n, sizeof(t->v[0])) != 0)
 		return -ENOMEM;
 	memmove(&t->v[lo + 1], &t->v[lo], (t->n - lo) * sizeof(t->v[0]));
 	t->v[lo].id = id;
