@@ -452,3 +452,38 @@ def test_truth_table(clean):
     assert not mismatches, (f"{len(mismatches)} of {total} cells differ, e.g. {mismatches[:5]}"
                             f" with policies {json.dumps(policies)}")
     print(f"truth table: {total} cells over {SCENARIOS} policy sets, all as the model says")
+
+
+def test_past_max_prefixes_refused_whole():
+    """A policy whose prefixes do not fit policy.max_prefixes is refused with the
+    key named, is not stored, and leaves the policy in force as it was."""
+    with running(workers=1, spare_pods=True,
+                 extra_conf="policy = { max_prefixes = 64; };\n") as n:
+        c = Cluster(n)
+        try:
+            c.start()
+            # pa and pb each admit pa's /32 and 8 more: 18 keys of 64.
+            few = np("few", "default", {
+                "podSelector": {}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"ipBlock": {"cidr": f"{PODS['pa']['ip']}/32"}}] +
+                             [{"ipBlock": {"cidr": f"10.77.{i}.0/24"}} for i in range(8)]}]})
+            c.set_policies([few])
+            assert c.reach("pa", "pb") and not c.reach("pc", "pb")
+            # 2 pods x 40 more prefixes: 98 keys.
+            many = np("many", "default", {
+                "podSelector": {}, "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"ipBlock": {"cidr": f"{PODS['pc']['ip']}/32"}}] +
+                             [{"ipBlock": {"cidr": f"10.78.{i}.0/24"}} for i in range(39)]}]})
+            r = c.ctl("apply", "-f", "-", stdin=manifest([many]), check=False)
+            assert r.returncode != 0
+            assert "policy.max_prefixes 64" in r.stderr, r.stderr
+            assert c.ctl("get", "networkpolicy", "many", "-n", "default",
+                         check=False).returncode != 0
+            assert c.reach("pa", "pb") and not c.reach("pc", "pb")
+            # What fits still applies, through the build from scratch that follows.
+            c.set_policies([few, np("pc-in", "default", {
+                "podSelector": {"matchLabels": {"app": "b"}},
+                "ingress": [{"from": [{"ipBlock": {"cidr": f"{PODS['pc']['ip']}/32"}}]}]})])
+            assert c.reach("pc", "pb") and not c.reach("pc", "pa")
+        finally:
+            c.stop()

@@ -29,6 +29,7 @@
 #include "control/translate_policy.h"
 #include "dataplane/tables.h"
 #include "proto/pb.h"
+#include "tests/unit/fixture.h"
 
 #define N_NS 4
 #define N_POD 14
@@ -49,12 +50,10 @@ rnd(unsigned int n)
 static int
 setup(void **state)
 {
-	char *argv[] = { "test_policy_churn", "--no-huge", "--no-pci", "-m", "256", "--no-shconf",
-			 "--log-level=lib.eal:error", "-l", "0" };
 	unsigned int i;
 
 	(void)state;
-	if (rte_eal_init(9, argv) < 0 || kd_tables_init(1) != 0)
+	if (kd_test_eal("test_policy_churn", "256") != 0)
 		return -1;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.n_ports = 4;
@@ -81,21 +80,9 @@ teardown(void **state)
 static struct kd_manifest_obj
 object(const char *yaml)
 {
-	char path[] = "/tmp/kdpu-test-churn-XXXXXX", err[512], name[384], **slot;
-	struct kd_manifest m = { 0 };
-	struct kd_manifest_obj o;
-	int fd = mkstemp(path);
+	struct kd_manifest_obj o = kd_test_object(yaml);
+	char name[384], **slot;
 
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
-	close(fd);
-	if (kd_manifest_load(&m, path, err, sizeof(err)) != 0)
-		fail_msg("%s\n%s", err, yaml);
-	unlink(path);
-	assert_int_equal(m.n, 1);
-	o = m.obj[0];
-	m.obj[0].msg = NULL;
-	kd_manifest_free(&m);
 	kd_kind_name_format(o.kind, o.ns, o.id, name, sizeof(name));
 	slot = kd_pb_string_field(o.msg, 1);
 	if (*slot != protobuf_c_empty_string)

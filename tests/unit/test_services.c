@@ -28,6 +28,7 @@
 #include "dataplane/lb.h"
 #include "dataplane/tables.h"
 #include "proto/pb.h"
+#include "tests/unit/fixture.h"
 
 #define N_SVC 24
 #define N_SLICE 40
@@ -47,11 +48,8 @@ rnd(unsigned int n)
 static int
 setup(void **state)
 {
-	char *argv[] = { "test_services", "--no-huge", "--no-pci", "-m", "512", "--no-shconf",
-			 "--log-level=lib.eal:error", "-l", "0" };
-
 	(void)state;
-	if (rte_eal_init(9, argv) < 0 || kd_tables_init(1) != 0)
+	if (kd_test_eal("test_services", "512") != 0)
 		return -1;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.svc_maglev_m = 251;
@@ -69,28 +67,6 @@ teardown(void **state)
 	kd_tables_fini();
 	rte_eal_cleanup();
 	return 0;
-}
-
-/* The one object of a YAML text. */
-static struct kd_manifest_obj
-object(const char *yaml)
-{
-	char path[] = "/tmp/kdpu-test-services-XXXXXX", err[512];
-	struct kd_manifest m = { 0 };
-	struct kd_manifest_obj o;
-	int fd = mkstemp(path);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
-	close(fd);
-	if (kd_manifest_load(&m, path, err, sizeof(err)) != 0)
-		fail_msg("%s\n%s", err, yaml);
-	unlink(path);
-	assert_int_equal(m.n, 1);
-	o = m.obj[0];
-	m.obj[0].msg = NULL;
-	kd_manifest_free(&m);
-	return o;
 }
 
 /* An upsert (Update with allow_missing) of o, packed, with its method in method. */
@@ -206,7 +182,7 @@ random_op(char *method, size_t mlen, size_t *len, bool bad)
 		return delete_req(what == 8 ? KD_KIND_SERVICE : KD_KIND_ENDPOINTSLICE, id, method,
 				  mlen, len);
 	}
-	o = object(yaml);
+	o = kd_test_object(yaml);
 	return upsert(&o, method, mlen, len);
 }
 
@@ -399,12 +375,12 @@ test_failed_batch_changes_nothing(void **state)
 	snprintf(yaml, sizeof(yaml),
 		 "apiVersion: v1\nkind: Service\nmetadata: {name: ok, namespace: default}\n"
 		 "spec: {clusterIP: 10.96.1.1, ports: [{port: 80, targetPort: 8080}]}\n");
-	o = object(yaml);
+	o = kd_test_object(yaml);
 	PB_FN(batch_operation__init)(&ops[0]);
 	ops[0].request.data = upsert(&o, m0, sizeof(m0), &ops[0].request.len);
 	ops[0].method = m0;
 	service_yaml(yaml, sizeof(yaml), 1, true);
-	o = object(yaml);
+	o = kd_test_object(yaml);
 	PB_FN(batch_operation__init)(&ops[1]);
 	ops[1].request.data = upsert(&o, m1, sizeof(m1), &ops[1].request.len);
 	ops[1].method = m1;
@@ -451,7 +427,7 @@ test_full_index_refuses_and_keeps(void **state)
 			 "apiVersion: v1\nkind: Service\nmetadata: {name: f%u, namespace: default}\n"
 			 "spec: {clusterIP: 10.96.1.%u, ports: [{port: 80, targetPort: 8080}]}\n",
 			 i, i + 1);
-		o = object(yaml);
+		o = kd_test_object(yaml);
 		req = upsert(&o, method, sizeof(method), &len);
 		if (i < 64) {
 			assert_int_equal(call(&api, method, req, len, &e), KD_OK);
