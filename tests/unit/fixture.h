@@ -17,6 +17,17 @@
 #include "cli/manifest.h"
 #include "dataplane/tables.h"
 
+/* A seeded sequence that is the same on every machine: set seed, then draw. */
+static unsigned int seed;
+
+/** A number below n. */
+static inline unsigned int
+rnd(unsigned int n)
+{
+	seed = seed * 1103515245u + 12345u;
+	return (seed >> 8) % n;
+}
+
 /** EAL for test name with mb MiB of heap, and the tables' QSBR variable. 0 or -1. */
 static inline int
 kd_test_eal(const char *name, const char *mb)

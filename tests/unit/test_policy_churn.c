@@ -38,15 +38,6 @@
 
 static struct kd_config cfg;
 static const uint16_t port_ids[4] = { 0, 1, 2, 3 };
-static unsigned int seed;
-
-static unsigned int
-rnd(unsigned int n)
-{
-	seed = seed * 1103515245u + 12345u;
-	return (seed >> 8) % n;
-}
-
 static int
 setup(void **state)
 {
