@@ -97,7 +97,7 @@ related(struct kd_worker *w, struct kd_fw_pkt *p)
 static void
 count_deny(struct kd_stats *st, const struct kd_policy *pol, uint16_t port, enum kd_pol_dir dir)
 {
-	uint16_t i;
+	uint32_t i;
 
 	for (i = 0; i < pol->n_isolating[port][dir]; i++)
 		if (pol->isolating[port][dir][i] <= KD_STATS_POLICIES)
