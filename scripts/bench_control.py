@@ -104,7 +104,7 @@ def service(pb, i, e):
 
 
 def policy(pb, i):
-    """Isolates the one local pod; admits one /24 more: P policies, P rules in its ACL."""
+    """Isolates the one local pod; admits one /32 more: P policies, P keys in its classifier."""
     return pb.NetworkPolicy(
         metadata=pb.ObjectMeta(name=f"p{i}", namespace="default"),
         spec=pb.NetworkPolicySpec(
