@@ -22,7 +22,9 @@
  * A pod that changes leaves every relation and enters them again, testing
  * only the peers that can hold it (its namespace's, those whose
  * namespaceSelector takes its namespace, and the few that take any pod), so
- * a change costs what it touches, never a pass over every policy or pod.
+ * a change costs what it touches, never a pass over every policy or pod. A
+ * policy's peers hold pods only while the policy selects a local pod: the
+ * many policies that select none cost their objects, and no links.
  *
  * Over 800 lines: the relations and the tuples each pair gives are one
  * invariant (the sets hold exactly the sum above); split, the private types
@@ -39,11 +41,11 @@
 #include "control/policy_ids.h"
 #include "control/policy_rules.h"
 #include "control/policy_sets.h"
+#include "control/policy_world.h"
 #include "control/selector.h"
 #include "control/store.h"
-#include "control/policy_world.h"
-#include "dataplane/policy.h"
 #include "control/validate.h"
+#include "dataplane/policy.h"
 
 #define MAX_POLICIES 65536
 
@@ -119,7 +121,7 @@ struct ns {
 	PB(ObjectMeta__LabelsEntry) dflt, *dflt_p;
 	struct vec pods, policies, podsel;	/* podsel: peers taking pods of this namespace */
 	struct links nssel;		/* b side of match: peers taking this namespace */
-	uint32_t at;			/* in state.nss */
+	uint32_t at;			/* in the world's nss */
 };
 
 struct pod {
@@ -148,7 +150,7 @@ struct peer {
 	uint32_t rule;
 	struct links members;		/* a side of membership */
 	struct links nss;		/* a side of match */
-	uint32_t at;			/* in its namespace's podsel, or state.nssel / state.any */
+	uint32_t at;			/* in its namespace's podsel, or the world's nssel or any */
 	uint64_t stamp;			/* == the world's: mark is this peer's link to the pod at hand */
 	struct link *mark;
 };
@@ -625,7 +627,7 @@ ns_get(struct kd_policy_world *w, const char *name)
 	for (i = 0; i < w->nssel.n; i++)
 		if (ns_matches(w->nssel.v[i], N) &&
 		    link_add(w->nssel.v[i], &((struct peer *)w->nssel.v[i])->nss, N, &N->nssel) == NULL)
-			return NULL;	/* the state is stale now; the next build starts over */
+			return NULL;	/* the world is unusable now; the next build starts over */
 	return N;
 fail:
 	if (N != NULL)
