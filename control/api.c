@@ -53,25 +53,45 @@ kd_api_fini(struct kd_api *api)
 	kd_store_free(&api->store);
 }
 
-/* A reused policy id starts counting from what its previous owner left. */
+/*
+ * Before next replaces the live policy: the refusals counted at each port
+ * and direction whose isolating policies change go to the policies that
+ * isolated it until now; then a fresh policy id starts counting from zero,
+ * whatever its previous owner left.
+ */
 static void
-policy_baseline(struct kd_api *api, const struct kd_policy *p)
+policy_counters(struct kd_api *api, const struct kd_policy *next)
 {
+	const struct kd_policy *old = kd_policy_get();
 	struct kd_stats *sum;
+	unsigned int port, d;
 	uint32_t i, id;
 
-	if (p->n_fresh == 0 || api->stats == NULL)
+	if (api->stats == NULL)
 		return;
 	sum = calloc(1, sizeof(*sum));
 	if (sum == NULL)
 		return;
 	kd_stats_sum(sum, api->stats, api->n_workers);
-	for (i = 0; i < p->n_fresh; i++) {
-		id = p->fresh[i];
+	for (port = 0; port < RTE_MAX_ETHPORTS; port++)
+		for (d = 0; d < 2; d++) {
+			uint64_t delta = sum->deny_at[port][d] - api->deny_base[port][d];
+
+			if (old != NULL && old->isolating[port][d] == next->isolating[port][d])
+				continue;
+			for (i = 0; old != NULL && i < old->n_isolating[port][d]; i++) {
+				id = old->isolating[port][d][i];
+				if (id <= KD_STATS_POLICIES)
+					api->pol_denied[id - 1] += delta;
+			}
+			api->deny_base[port][d] = sum->deny_at[port][d];
+		}
+	for (i = 0; i < next->n_fresh; i++) {
+		id = next->fresh[i];
 		if (id == 0 || id > KD_STATS_POLICIES)
 			continue;
 		api->pol_base_allow[id - 1] = sum->pol_allow[id - 1];
-		api->pol_base_deny[id - 1] = sum->pol_deny[id - 1];
+		api->pol_denied[id - 1] = 0;
 	}
 	free(sum);
 }
@@ -87,7 +107,7 @@ kd_api_sync(struct kd_api *api, const struct kd_store_change *ch, size_t n, bool
 	if (kd_publish_build(api->pub, &api->store, ch, n, &b, e) != KD_OK)
 		return e->code;
 	if (b.gen[KD_PUBLISH_POLICY] != NULL)
-		policy_baseline(api, b.gen[KD_PUBLISH_POLICY]);
+		policy_counters(api, b.gen[KD_PUBLISH_POLICY]);
 	kd_publish_commit(api->pub, &b, removal);
 	return KD_OK;
 }

@@ -41,8 +41,10 @@ struct kd_api {
 	struct kd_ct *ct;		/* for ListFlows; may be NULL */
 	unsigned int n_workers;
 	struct kd_publish *pub;		/* NULL: changes reach the store only */
-	/* Per-policy counters at the moment each policy id was (re)given. */
-	uint64_t pol_base_allow[KD_STATS_POLICIES], pol_base_deny[KD_STATS_POLICIES];
+	/* Per policy id: connections allowed when the id was (re)given; refusals credited to it. */
+	uint64_t pol_base_allow[KD_STATS_POLICIES], pol_denied[KD_STATS_POLICIES];
+	/* Each port's and direction's refusals when they were last credited. */
+	uint64_t deny_base[RTE_MAX_ETHPORTS][2];
 	uint64_t n_requests, n_errors;
 	struct kd_txn pending;		/* staged calls' changes, for kd_api_flush() */
 	uint64_t n_flushes, n_staged;	/* publications of staged calls, and the calls */

@@ -27,31 +27,46 @@ policy_stats(const struct kd_api *api, PB(Stats) *s, const struct kd_stats *sum,
 	     struct kd_err *e)
 {
 	const struct kd_policy *pol = kd_policy_get();
-	uint32_t id;
+	uint64_t *pending;
+	unsigned int port, d;
+	uint32_t id, i;
 
 	s->n_policies = 0;
 	s->policies = NULL;
 	if (pol == NULL || pol->n_policies == 0)
 		return KD_OK;
 	s->policies = calloc(pol->n_policies, sizeof(*s->policies));
-	if (s->policies == NULL)
+	pending = calloc(KD_STATS_POLICIES, sizeof(*pending));
+	if (s->policies == NULL || pending == NULL) {
+		free(pending);
 		return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	/* Refusals since each port's last credit belong to the policies isolating it now. */
+	for (port = 0; port < RTE_MAX_ETHPORTS; port++)
+		for (d = 0; d < 2; d++)
+			for (i = 0; i < pol->n_isolating[port][d]; i++)
+				if (pol->isolating[port][d][i] <= KD_STATS_POLICIES)
+					pending[pol->isolating[port][d][i] - 1] +=
+						sum->deny_at[port][d] - api->deny_base[port][d];
 	for (id = 1; id <= pol->n_policies; id++) {
 		PB(PolicyStats) *ps;
 
 		if (kd_policy_name(pol, id)[0] == '\0')
 			continue;
 		ps = malloc(sizeof(*ps));
-		if (ps == NULL)
+		if (ps == NULL) {
+			free(pending);
 			return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "out of memory");
+		}
 		PB_FN(policy_stats__init)(ps);
 		ps->name = (char *)(uintptr_t)kd_policy_name(pol, id);
 		if (id <= KD_STATS_POLICIES) {
 			ps->allowed_connections = sum->pol_allow[id - 1] - api->pol_base_allow[id - 1];
-			ps->denied_connections = sum->pol_deny[id - 1] - api->pol_base_deny[id - 1];
+			ps->denied_connections = api->pol_denied[id - 1] + pending[id - 1];
 		}
 		s->policies[s->n_policies++] = ps;
 	}
+	free(pending);
 	return KD_OK;
 }
 

@@ -93,15 +93,11 @@ related(struct kd_worker *w, struct kd_fw_pkt *p)
 	return true;
 }
 
-/* A refusal counts for every policy isolating that pod in that direction. */
-static void
-count_deny(struct kd_stats *st, const struct kd_policy *pol, uint16_t port, enum kd_pol_dir dir)
+/* A refusal counts once per port and direction; the control thread credits the isolating policies. */
+static inline void
+count_deny(struct kd_stats *st, uint16_t port, enum kd_pol_dir dir)
 {
-	uint32_t i;
-
-	for (i = 0; i < pol->n_isolating[port][dir]; i++)
-		if (pol->isolating[port][dir][i] <= KD_STATS_POLICIES)
-			st->pol_deny[pol->isolating[port][dir][i] - 1]++;
+	st->deny_at[port][dir]++;
 }
 
 /* Egress of the source pod, then ingress of the destination pod. */
@@ -117,7 +113,7 @@ policy_verdict(struct kd_stats *st, const struct kd_policy *pol, const struct kd
 		e = kd_policy_check(pol, p->src_port, KD_POL_EGRESS, k->proto, k->ip[1],
 				    k->port[1]);
 	if (e == KD_POL_DENY) {
-		count_deny(st, pol, p->src_port, KD_POL_EGRESS);
+		count_deny(st, p->src_port, KD_POL_EGRESS);
 		*why = KD_DROP_POLICY_EGRESS;
 		return KD_POL_DENY;
 	}
@@ -125,7 +121,7 @@ policy_verdict(struct kd_stats *st, const struct kd_policy *pol, const struct kd
 		i = kd_policy_check(pol, p->dst_port, KD_POL_INGRESS, k->proto, k->ip[0],
 				    k->port[1]);
 	if (i == KD_POL_DENY) {
-		count_deny(st, pol, p->dst_port, KD_POL_INGRESS);
+		count_deny(st, p->dst_port, KD_POL_INGRESS);
 		*why = KD_DROP_POLICY_INGRESS;
 		return KD_POL_DENY;
 	}

@@ -50,9 +50,14 @@ struct kd_stats {
 	uint64_t loops;
 	uint64_t busy_tsc;	/* TSC spent in loops that moved packets */
 	uint64_t busy_pkts;	/* packets received in those loops */
-	/* Per policy id - 1: connections it allowed; connections refused at pods it isolates. */
+	/* Per policy id - 1: connections it allowed. */
 	uint64_t pol_allow[KD_STATS_POLICIES];
-	uint64_t pol_deny[KD_STATS_POLICIES];
+	/*
+	 * Connections refused at an isolated vNIC port, by direction: one count
+	 * however many policies isolate it. The control thread credits them to
+	 * the isolating policies (control/api.c), off the packet path.
+	 */
+	uint64_t deny_at[RTE_MAX_ETHPORTS][2];
 } __rte_cache_aligned;
 
 /** Name of a drop reason ("parse_trunc_l2"); of an event, below. */

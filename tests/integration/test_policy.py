@@ -213,6 +213,38 @@ def test_allow_by_pod_label(clean):
     assert mine[0]["deniedConnections"] >= 2, st["policies"]
 
 
+def test_refusals_stay_with_the_policies_that_isolated(clean):
+    """A refusal at a pod counts for every policy isolating it then, and stays
+    counted when the policies isolating the pod change."""
+    def denied():
+        st = json.loads(clean.ctl("stats", "-o", "json").stdout)
+        return {p["name"]: p.get("deniedConnections", 0) for p in st.get("policies", [])}
+
+    first = np("b-from-a", "default", {
+        "podSelector": {"matchLabels": {"app": "b"}},
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}]}]})
+    clean.set_policies([first])
+    assert not clean.reach("pc", "pb")
+    before = denied()["default/b-from-a"]
+    assert before >= 1
+    # A second policy isolating pb: what was refused so far stays with the first.
+    second = np("b-dns-from-a", "default", {
+        "podSelector": {"matchLabels": {"app": "b"}},
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "a"}}}],
+                     "ports": [{"protocol": "UDP", "port": 53}]}]})
+    clean.set_policies([first, second])
+    now = denied()
+    assert now["default/b-from-a"] == before and now["default/b-dns-from-a"] == 0, now
+    # Refused now: both isolate pb, both count it.
+    assert not clean.reach("pc", "pb")
+    after = denied()
+    assert after["default/b-from-a"] > before, after
+    assert after["default/b-dns-from-a"] == after["default/b-from-a"] - before, after
+    # The second goes: the first keeps everything it was credited.
+    clean.set_policies([first])
+    assert denied()["default/b-from-a"] == after["default/b-from-a"]
+
+
 def test_allow_by_namespace_label(clean):
     clean.set_policies([np("b-from-team-y", "default", {
         "podSelector": {"matchLabels": {"app": "b"}},

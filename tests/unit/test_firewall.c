@@ -307,6 +307,9 @@ test_denial(void **state)
 	assert_int_equal(v.pending, 1);
 	assert_int_equal(v.state, KD_FW_DROPPED);
 	assert_int_equal(st.drop[KD_DROP_POLICY_INGRESS], 1);
+	/* Counted once at B's ingress, for the control thread to credit its policies. */
+	assert_int_equal(st.deny_at[VNIC_B][KD_POL_INGRESS], 1);
+	assert_int_equal(st.deny_at[VNIC_B][KD_POL_EGRESS], 0);
 	assert_int_equal(kd_ct_count(w.ct), 0);
 	/* B itself may still open connections: only its ingress is isolated. */
 	assert_int_equal(udp(IP_B, 4001, IP_A, 53).state, KD_FW_PASS);
@@ -318,6 +321,7 @@ test_denial(void **state)
 	assert_int_equal(v.state, KD_FW_DROPPED);
 	assert_int_equal(st.drop[KD_DROP_POLICY_EGRESS], 1);
 	assert_int_equal(st.drop[KD_DROP_POLICY_INGRESS], 1);
+	assert_int_equal(st.deny_at[VNIC_A][KD_POL_EGRESS], 1);
 	assert_int_equal(kd_ct_count(w.ct), 1);
 }
 
