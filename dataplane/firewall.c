@@ -102,13 +102,11 @@ count_deny(struct kd_stats *st, uint16_t port, enum kd_pol_dir dir)
 
 /* Egress of the source pod, then ingress of the destination pod. */
 static uint32_t
-policy_verdict(struct kd_stats *st, const struct kd_policy *pol, const struct kd_fw_pkt *p,
-	       const struct kd_ct_key *k, enum kd_drop_reason *why)
+judge_policy(struct kd_stats *st, const struct kd_policy *pol, const struct kd_fw_pkt *p,
+	     const struct kd_ct_key *k, enum kd_drop_reason *why)
 {
 	uint32_t e = KD_POL_OPEN, i = KD_POL_OPEN;
 
-	if (pol == NULL)
-		return KD_POL_OPEN;
 	if (p->src_port != KD_FW_REMOTE)
 		e = kd_policy_check(pol, p->src_port, KD_POL_EGRESS, k->proto, k->ip[1],
 				    k->port[1]);
@@ -127,6 +125,14 @@ policy_verdict(struct kd_stats *st, const struct kd_policy *pol, const struct kd
 	}
 	/* Show the ingress rule when there is one: it names the receiving pod's policy. */
 	return i != KD_POL_OPEN ? i : e;
+}
+
+/* Without any NetworkPolicy, a new connection pays one test here, not a call. */
+static __rte_always_inline uint32_t
+policy_verdict(struct kd_stats *st, const struct kd_policy *pol, const struct kd_fw_pkt *p,
+	       const struct kd_ct_key *k, enum kd_drop_reason *why)
+{
+	return pol == NULL ? KD_POL_OPEN : judge_policy(st, pol, p, k, why);
 }
 
 static __rte_always_inline void
