@@ -46,8 +46,20 @@ reserve_hugepages() {
 		HUGE_ORIG=$nr
 		echo $((nr + want - free)) > /proc/sys/vm/nr_hugepages
 		free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+		# Memory may be free but scattered: drop the page cache, compact, ask again.
+		local try
+		for try in 1 2 3; do
+			[ "$free" -ge "$want" ] && break
+			sync
+			echo 3 > /proc/sys/vm/drop_caches
+			echo 1 > /proc/sys/vm/compact_memory 2>/dev/null || true
+			nr=$(cat /proc/sys/vm/nr_hugepages)
+			echo $((nr + want - free)) > /proc/sys/vm/nr_hugepages
+			free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+		done
 		if [ "$free" -lt "$want" ]; then
 			echo "could only reserve $free of $want hugepages" >&2
+			echo "$HUGE_ORIG" > /proc/sys/vm/nr_hugepages
 			exit 1
 		fi
 	fi
