@@ -107,6 +107,9 @@ def main():
         step("a node agent provisions pod-c through the gRPC API, live (kdpuctl apply)")
         ctl("apply", "-f", "-", stdin=NETDEV.format(ip=pc_ip, mac=pc_mac, pci=pc_pci))
         ctl("get", "netdevs")
+        # pod-c's kernel gave up on pod-a's address while unplugged, and refuses to send
+        # for a while after; a pod plugged in for real has no such entry.
+        node.nsx("pc", "ip", "neigh", "flush", "nud", "failed")
         print(node.ping("pc", kt.PODS["pa"][0]))
         print(node.ping("pc", kt.RPOD_IP))
         servers = [subprocess.Popen(["ip", "netns", "exec", node.ns(p), kt.PYTHON, PROBE, "serve",
