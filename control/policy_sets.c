@@ -265,18 +265,13 @@ static struct kd_pol_set *
 project(const struct shadow *sh)
 {
 	struct kd_pol_set *s = set_new(sh->n);
-	uint32_t i, n = 0;
+	uint32_t i;
 
 	if (s == NULL)
 		return NULL;
-	for (i = 0; i < sh->n; i++) {
-		const struct kd_pol_entry *e = &sh->v[i].e;
-
-		if (n == 0 || s->e[n - 1].proto != e->proto || s->e[n - 1].lo != e->lo ||
-		    s->e[n - 1].hi != e->hi)
-			s->e[n++] = *e;
-	}
-	s->n = n;
+	for (i = 0; i < sh->n; i++)
+		s->e[i] = sh->v[i].e;
+	s->n = kd_pol_set_dedupe(s->e, sh->n);
 	return s;
 }
 

@@ -983,46 +983,45 @@ peer_new(struct pol *P, uint8_t dir, uint32_t j, const PB(NetworkPolicyPeer) *p,
 	return q;
 }
 
-/* Peers to hold pods of, for every rule of P; then their pods. */
+/*
+ * The peers of P that hold pods: selector peers, and for egress to a named
+ * port the ipBlocks and the rule without peers (the port resolves on each
+ * pod). At most one per peer, plus one per rule.
+ */
 static int
 peers_build(struct kd_policy_world *w, struct pol *P)
 {
 	const PB(NetworkPolicySpec) *s = P->obj->spec;
-	uint32_t j, i, n = 0, pass;
+	size_t bound = 0, n[2] = { s->n_ingress, s->n_egress };
+	uint32_t j, i;
 	uint8_t d;
+	struct rule r;
 
-	for (pass = 0; pass < 2; pass++) {
-		for (d = 0; d < 2; d++)
-			for (j = 0; j < (d == KD_POL_INGRESS ? s->n_ingress : s->n_egress); j++) {
-				struct rule r;
-				bool named_out;
+	for (d = 0; d < 2; d++)
+		for (j = 0; j < n[d]; j++) {
+			rule_of(P, d, j, &r);
+			bound += r.n_peers + 1;
+		}
+	if (bound != 0 && (P->peers = calloc(bound, sizeof(*P->peers))) == NULL)
+		return nomem(w);
+	for (d = 0; d < 2; d++)
+		for (j = 0; j < n[d]; j++) {
+			bool named_out;
 
-				rule_of(P, d, j, &r);
-				named_out = d == KD_POL_EGRESS && any_named(&r);
-				if (r.n_peers == 0) {
-					if (named_out && pass == 0)
-						n++;
-					else if (named_out)
-						peer_new(P, d, j, NULL, PEER_ANY);
+			rule_of(P, d, j, &r);
+			named_out = d == KD_POL_EGRESS && any_named(&r);
+			if (r.n_peers == 0 && named_out)
+				peer_new(P, d, j, NULL, PEER_ANY);
+			for (i = 0; i < r.n_peers; i++) {
+				const PB(NetworkPolicyPeer) *p = r.peers[i];
+
+				if (p->ip_block != NULL && !named_out)
 					continue;
-				}
-				for (i = 0; i < r.n_peers; i++) {
-					const PB(NetworkPolicyPeer) *p = r.peers[i];
-
-					if (p->ip_block != NULL && !named_out)
-						continue;
-					if (pass == 0)
-						n++;
-					else
-						peer_new(P, d, j, p,
-							 p->ip_block != NULL ? PEER_ANY :
-							 p->namespace_selector != NULL ? PEER_NSSEL :
-											 PEER_PODSEL);
-				}
+				peer_new(P, d, j, p, p->ip_block != NULL ? PEER_ANY :
+						     p->namespace_selector != NULL ? PEER_NSSEL :
+										     PEER_PODSEL);
 			}
-		if (pass == 0 && n != 0 && (P->peers = calloc(n, sizeof(*P->peers))) == NULL)
-			return nomem(w);
-	}
+		}
 	return 0;
 }
 
@@ -1115,7 +1114,7 @@ peers_free(struct kd_policy_world *w, struct pol *P)
 
 static int
 pol_set(struct kd_policy_world *w, const PB(NetworkPolicy) *old,
-	const PB(NetworkPolicy) *cur, bool *fresh)
+	const PB(NetworkPolicy) *cur, uint32_t *fresh)
 {
 	const PB(NetworkPolicy) *o = cur != NULL ? cur : old;
 	char name[128];
@@ -1123,7 +1122,7 @@ pol_set(struct kd_policy_world *w, const PB(NetworkPolicy) *old,
 	uint32_t i;
 	int ret;
 
-	*fresh = false;
+	*fresh = 0;
 	snprintf(name, sizeof(name), "%s/%s", o->metadata->namespace_, o->metadata->name);
 	P = tree_find(&w->pol_tree, name);
 	if (P != NULL) {
@@ -1149,11 +1148,12 @@ pol_set(struct kd_policy_world *w, const PB(NetworkPolicy) *old,
 	}
 	if (P == NULL) {
 		struct ns *N = ns_get(w, o->metadata->namespace_);
+		bool given = false;
 		uint32_t id;
 
 		if (N == NULL)
 			return nomem(w);
-		id = kd_policy_ids_get(w->ids, name, MAX_POLICIES, NULL, fresh);
+		id = kd_policy_ids_get(w->ids, name, MAX_POLICIES, NULL, &given);
 		if (id == 0) {
 			ns_put(w, N);
 			kd_err_set(w->err, KD_RESOURCE_EXHAUSTED, "policy: more than %d policies",
@@ -1171,6 +1171,7 @@ pol_set(struct kd_policy_world *w, const PB(NetworkPolicy) *old,
 		}
 		P->ns = N;
 		P->id = id;
+		*fresh = given ? id : 0;
 		if (tsearch(P, &w->pol_tree, cmp_name) == NULL)
 			return nomem(w);
 	}
@@ -1309,21 +1310,8 @@ int
 kd_policy_world_policy(struct kd_policy_world *w, const PB(NetworkPolicy) *old,
 		       const PB(NetworkPolicy) *cur, uint32_t *fresh, struct kd_err *e)
 {
-	bool f = false;
-	int ret;
-
 	w->err = e;
-	*fresh = 0;
-	ret = pol_set(w, old, cur, &f);
-	if (f) {
-		struct pol *P;
-		char name[128];
-
-		snprintf(name, sizeof(name), "%s/%s", cur->metadata->namespace_, cur->metadata->name);
-		P = tree_find(&w->pol_tree, name);
-		*fresh = P != NULL ? P->id : 0;
-	}
-	return ret;
+	return pol_set(w, old, cur, fresh);
 }
 
 uint32_t

@@ -5,10 +5,11 @@
 /*
  * Publication of what the workers read. Three tables live side by side, each
  * built from the store by its translator: routes (struct kd_tables,
- * translate.c) and compiled NetworkPolicy (struct kd_policy,
- * translate_policy.c), the first a new generation swapped in behind its RCU
- * pointer, the second written key by key around a swapped header, and Services (struct kd_lb, translate_service.c), a delta
- * applied to the live index in place. One table of kinds in publish.c says
+ * translate.c), a new generation swapped in behind its RCU pointer;
+ * compiled NetworkPolicy (struct kd_policy, translate_policy.c), its
+ * classifier written key by key around a swapped header; and Services
+ * (struct kd_lb, translate_service.c), a delta applied to the live index in
+ * place. One table of kinds in publish.c says
  * which object kinds touch each, how each is built, made live, retired a
  * grace period later, or discarded unpublished.
  *

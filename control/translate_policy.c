@@ -113,9 +113,10 @@ feed(struct kd_policy_world *w, enum kd_kind_id k, const ProtobufCMessage *old,
 		if (fresh != 0) {
 			uint32_t *v = realloc(p->fresh, (p->n_fresh + 1) * sizeof(*v));
 
-			if (v == NULL)
-				return kd_err_set(e, KD_RESOURCE_EXHAUSTED, "policy: out of memory"),
-				       -ENOMEM;
+			if (v == NULL) {
+				kd_err_set(e, KD_RESOURCE_EXHAUSTED, "policy: out of memory");
+				return -ENOMEM;
+			}
 			p->fresh = v;
 			v[p->n_fresh++] = fresh;
 		}
@@ -386,10 +387,8 @@ kd_translate_policy_apply(struct kd_translate_policy *pc, struct kd_policy *p)
 			r->hdr[0] = old;
 			r->hdr[1] = u;
 		}
-		kd_policy_world_settle(pc->w);
 	}
-	if (b->full != NULL)
-		kd_policy_world_settle(pc->w);
+	kd_policy_world_settle(pc->w);
 	pc->live = p;
 	free(b);
 	return r;

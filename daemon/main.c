@@ -10,14 +10,13 @@
 #include <getopt.h>
 #include <glob.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <pthread.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>

@@ -49,21 +49,28 @@ entry_qcmp(const void *a, const void *b)
 }
 
 /* A hundred policies admitting the same peers on the same port cost a worker one entry. */
+uint32_t
+kd_pol_set_dedupe(struct kd_pol_entry *e, uint32_t n)
+{
+	uint32_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (k == 0 || e[k - 1].proto != e[i].proto || e[k - 1].lo != e[i].lo ||
+		    e[k - 1].hi != e[i].hi)
+			e[k++] = e[i];
+	return k;
+}
+
 struct kd_pol_set *
 kd_pol_set_new(const struct kd_pol_entry *e, uint32_t n)
 {
 	struct kd_pol_set *s = malloc(sizeof(*s) + n * sizeof(s->e[0]));
-	uint32_t i, k = 0;
 
 	if (s == NULL)
 		return NULL;
 	memcpy(s->e, e, n * sizeof(s->e[0]));
 	qsort(s->e, n, sizeof(s->e[0]), entry_qcmp);
-	for (i = 0; i < n; i++)
-		if (k == 0 || s->e[k - 1].proto != s->e[i].proto || s->e[k - 1].lo != s->e[i].lo ||
-		    s->e[k - 1].hi != s->e[i].hi)
-			s->e[k++] = s->e[i];
-	s->n = k;
+	s->n = kd_pol_set_dedupe(s->e, n);
 	s->pad = 0;
 	return s;
 }

@@ -62,6 +62,11 @@ struct kd_pol_cls;
 
 /** A set of the n entries e (any order, repeats allowed) as workers read it; NULL: no memory. */
 struct kd_pol_set *kd_pol_set_new(const struct kd_pol_entry *e, uint32_t n);
+/**
+ * Keep the first of each (protocol, range) of the n entries e, which are in
+ * kd_pol_entry_cmp() order, so the lowest id stays; returns how many remain.
+ */
+uint32_t kd_pol_set_dedupe(struct kd_pol_entry *e, uint32_t n);
 /** The order of a set's entries: protocol, range, id. */
 int kd_pol_entry_cmp(const struct kd_pol_entry *a, const struct kd_pol_entry *b);
 

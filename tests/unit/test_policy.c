@@ -24,6 +24,7 @@
 #include "cli/manifest.h"
 #include "control/translate_policy.h"
 #include "dataplane/tables.h"
+#include "tests/unit/fixture.h"
 
 static struct kd_config cfg;
 static const uint16_t port_ids[3] = { 0, 1, 2 };
@@ -56,11 +57,8 @@ static const char base_yaml[] =
 static int
 setup(void **state)
 {
-	char *argv[] = { "test_policy", "--no-huge", "--no-pci", "-m", "256", "--no-shconf",
-			 "--log-level=lib.eal:error", "-l", "0" };
-
 	(void)state;
-	if (rte_eal_init(9, argv) < 0 || kd_tables_init(1) != 0)
+	if (kd_test_eal("test_policy", "256") != 0)
 		return -1;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.n_ports = 3;
@@ -74,30 +72,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	(void)state;
-	kd_tables_fini();
-	rte_eal_cleanup();
-	return 0;
-}
-
-/* The objects of a YAML text, as kdpuctl reads a manifest file. */
-static void
-load(struct kd_manifest *m, const char *yaml)
-{
-	char path[] = "/tmp/kdpu-test-policy-XXXXXX", err[512];
-	int fd = mkstemp(path);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
-	close(fd);
-	if (kd_manifest_load(m, path, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	unlink(path);
-}
-
 /* Objects of a YAML text into the API's store, as kdpuctl apply would. */
 static void
 apply(struct kd_api *api, const char *yaml)
@@ -106,7 +80,7 @@ apply(struct kd_api *api, const char *yaml)
 	struct kd_err e;
 	size_t i;
 
-	load(&m, yaml);
+	kd_test_manifest(&m, yaml);
 	kd_manifest_sort(&m, false);
 	for (i = 0; i < m.n; i++) {
 		ProtobufCMessage *obj = m.obj[i].msg;
@@ -334,7 +308,7 @@ test_namespace_name_label(void **state)
 	assert_string_equal(ns->metadata->labels[i]->value, "web");
 	/* Its own labels are kept beside it. */
 	assert_int_equal(ns->metadata->n_labels, 2);
-	load(&m, lie);
+	kd_test_manifest(&m, lie);
 	assert_int_equal(m.n, 1);
 	assert_int_equal(kd_api_create(&f.api, m.obj[0].kind, m.obj[0].msg, &e),
 			 KD_INVALID_ARGUMENT);
@@ -441,5 +415,5 @@ main(void)
 		cmocka_unit_test(test_namespace_selected_by_name),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, kd_test_teardown);
 }

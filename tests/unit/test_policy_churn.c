@@ -58,15 +58,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	(void)state;
-	kd_tables_fini();
-	rte_eal_cleanup();
-	return 0;
-}
-
 /* The one object of a YAML text, named as the API names it. */
 static struct kd_manifest_obj
 object(const char *yaml)
@@ -623,5 +614,5 @@ main(void)
 		cmocka_unit_test(test_full_classifier_refuses_and_recovers),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, kd_test_teardown);
 }

@@ -51,15 +51,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	(void)state;
-	kd_tables_fini();
-	rte_eal_cleanup();
-	return 0;
-}
-
 /* An upsert (Update with allow_missing) of o, packed, with its method in method. */
 static uint8_t *
 upsert(struct kd_manifest_obj *o, char *method, size_t mlen, size_t *len)
@@ -444,5 +435,5 @@ main(void)
 		cmocka_unit_test(test_full_index_refuses_and_keeps),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, kd_test_teardown);
 }
