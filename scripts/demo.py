@@ -107,9 +107,10 @@ def main():
         step("a node agent provisions pod-c through the gRPC API, live (kdpuctl apply)")
         ctl("apply", "-f", "-", stdin=NETDEV.format(ip=pc_ip, mac=pc_mac, pci=pc_pci))
         ctl("get", "netdevs")
-        # pod-c's kernel gave up on pod-a's address while unplugged, and refuses to send
-        # for a while after; a pod plugged in for real has no such entry.
-        node.nsx("pc", "ip", "neigh", "flush", "nud", "failed")
+        # pod-c's kernel is still asking for, or has given up on, pod-a's address from
+        # while it was unplugged, and refuses to send for a while; a pod plugged in
+        # for real has no such entry.
+        node.nsx("pc", "ip", "neigh", "flush", "all")
         print(node.ping("pc", kt.PODS["pa"][0]))
         print(node.ping("pc", kt.RPOD_IP))
         servers = [subprocess.Popen(["ip", "netns", "exec", node.ns(p), kt.PYTHON, PROBE, "serve",
